@@ -1,0 +1,46 @@
+"""`show_config()`: what this build of fastconv is and what it runs on."""
+import platform
+import sys
+
+import numpy
+
+from fastconv._ext import threads as _omp
+from fastconv._threads import get_num_threads
+
+CPU_FEATURES = ("sse2", "avx", "avx2", "fma", "avx512f")
+
+
+def config():
+    """The build and runtime facts as a dict (what show_config prints)."""
+    from fastconv import __version__
+
+    return {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "numpy": numpy.__version__,
+        "platform": platform.platform(),
+        "compiler": _omp.compiler(),
+        "compile_flags": _omp.compile_flags(),
+        "openmp": _omp.openmp_enabled(),
+        "threads": get_num_threads(),
+        "processors": _omp.omp_num_procs(),
+        "cpu_features": [f for f in CPU_FEATURES if _omp.cpu_supports(f)],
+        "kernel_isa": "generic C (compiler auto-vectorised)",
+    }
+
+
+def show_config(file=None):
+    """Print version, compiler, OpenMP on/off, threads and the CPU features in use."""
+    c = config()
+    openmp = "on" if c["openmp"] else "off (serial build: no working OpenMP at build time)"
+    lines = [
+        f"fastconv {c['version']}",
+        f"  python        {c['python']}  numpy {c['numpy']}",
+        f"  platform      {c['platform']}",
+        f"  compiler      {c['compiler']}  flags: {c['compile_flags']}",
+        f"  openmp        {openmp}",
+        f"  threads       {c['threads']} of {c['processors']} processors",
+        f"  cpu features  {' '.join(c['cpu_features']) or 'none detected'}",
+        f"  kernels       {c['kernel_isa']}",
+    ]
+    print("\n".join(lines), file=file or sys.stdout)

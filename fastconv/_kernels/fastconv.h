@@ -1,0 +1,26 @@
+/* Shared conventions of fastconv's C kernels.
+ *
+ * Every kernel:
+ *   - takes outputs first, then inputs, then sizes, then `num_threads`;
+ *   - overwrites its outputs completely and never reads them first;
+ *   - uses 64-bit (int64_t) sizes and index arithmetic;
+ *   - parallelises so that no two threads write the same output element, and
+ *     reduces in an order that does not depend on the thread count, so results
+ *     are bitwise identical for any `num_threads`;
+ *   - knows nothing of Python: the Cython bindings call it with the GIL released.
+ *
+ * Each kernel body is written once over the type `real` in a `<family>_impl.h`
+ * file, and `<family>.c` includes that file twice to make the float (`_f32`)
+ * and double (`_f64`) versions. FC_FN(name) spells the suffixed name.
+ */
+#ifndef FASTCONV_H
+#define FASTCONV_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define FC_CAT_(a, b) a##_##b
+#define FC_CAT(a, b) FC_CAT_(a, b)
+#define FC_FN(name) FC_CAT(name, FC_SUFFIX)
+
+#endif
