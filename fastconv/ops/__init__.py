@@ -6,3 +6,4 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 negatively strided and read-only inputs are accepted.
 """
 # Each op family adds its import line here.
+from fastconv.ops.batchnorm import batch_norm, batch_norm_backward  # noqa: F401
