@@ -6,3 +6,8 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 negatively strided and read-only inputs are accepted.
 """
 # Each op family adds its import line here.
+from fastconv.ops.linear import linear, linear_backward
+from fastconv.ops.activation import (
+    leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
+    tanh, tanh_backward,
+)
