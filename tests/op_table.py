@@ -45,4 +45,8 @@ def all_cases():
     # Each op family adds its rows here, e.g.:
     #   from cases_conv import CASES as conv
     #   cases += conv
+    from cases_linear import CASES as linear
+    cases += linear
+    from cases_activation import CASES as activation
+    cases += activation
     return cases
