@@ -47,4 +47,8 @@ def all_cases():
     #   cases += conv
     from cases_batchnorm import CASES as batchnorm
     cases += batchnorm
+    from cases_linear import CASES as linear
+    cases += linear
+    from cases_activation import CASES as activation
+    cases += activation
     return cases

@@ -7,3 +7,8 @@ negatively strided and read-only inputs are accepted.
 """
 # Each op family adds its import line here.
 from fastconv.ops.batchnorm import batch_norm, batch_norm_backward  # noqa: F401
+from fastconv.ops.linear import linear, linear_backward
+from fastconv.ops.activation import (
+    leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
+    tanh, tanh_backward,
+)

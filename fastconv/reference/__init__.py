@@ -7,3 +7,8 @@ the dtype the fast op would return.
 """
 # Each op family adds its import line here.
 from fastconv.reference.batchnorm import batch_norm, batch_norm_backward  # noqa: F401
+from fastconv.reference.linear import linear, linear_backward
+from fastconv.reference.activation import (
+    leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
+    tanh, tanh_backward,
+)
