@@ -6,3 +6,7 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 negatively strided and read-only inputs are accepted.
 """
 # Each op family adds its import line here.
+from fastconv.ops.pool import (
+    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
+    max_pool2d, max_pool2d_backward,
+)

@@ -6,3 +6,7 @@ Each function accumulates in Python floats (double precision) and returns arrays
 the dtype the fast op would return.
 """
 # Each op family adds its import line here.
+from fastconv.reference.pool import (
+    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
+    max_pool2d, max_pool2d_backward,
+)
