@@ -40,11 +40,10 @@ def input_shape_arg(input_shape):
     return check_size((n, c, h, w), "input_shape")
 
 
-def _check_padding(padding, limit, limit_name, kernel):
-    for p, most in zip(padding, limit):
-        if p > most:
-            raise ValueError(f"padding must be at most half of {limit_name}, got padding="
-                             f"{padding} for kernel_size={kernel}")
+def _check_padding(padding, kernel):
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"padding must be at most half of kernel_size, got padding="
+                         f"{padding} for kernel_size={kernel}")
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -80,7 +79,7 @@ def max_pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
     ceil_mode = _as_bool(ceil_mode, "ceil_mode")
     # PyTorch checks padding against kernel_size (which also bounds it by half the
     # dilated kernel), so that every window starts inside the input or its left padding.
-    _check_padding(padding, [k // 2 for k in kernel], "kernel_size", kernel)
+    _check_padding(padding, kernel)
     out = _output_size("max_pool2d", shape, kernel, stride, padding, dilation, ceil_mode)
     # With dilation a window in the left padding can step over a small input altogether;
     # it would have no maximum (PyTorch returns -inf and an index outside the plane).
@@ -109,7 +108,7 @@ def avg_pool_geometry(shape, kernel_size, stride, padding, ceil_mode, count_incl
         divisor_override = as_int(divisor_override, "divisor_override")
         if divisor_override == 0:
             raise ValueError("divisor_override must be a nonzero int, got 0")
-    _check_padding(padding, [k // 2 for k in kernel], "kernel_size", kernel)
+    _check_padding(padding, kernel)
     out = _output_size("avg_pool2d", shape, kernel, stride, padding, (1, 1), ceil_mode)
     return kernel, stride, padding, out, count_include_pad, divisor_override
 
