@@ -51,4 +51,6 @@ def all_cases():
     cases += linear
     from cases_activation import CASES as activation
     cases += activation
+    from cases_pool import CASES as pool
+    cases += pool
     return cases

@@ -11,4 +11,7 @@ from fastconv.ops.linear import linear, linear_backward
 from fastconv.ops.activation import (
     leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
     tanh, tanh_backward,
+from fastconv.ops.pool import (
+    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
+    max_pool2d, max_pool2d_backward,
 )

@@ -11,4 +11,7 @@ from fastconv.reference.linear import linear, linear_backward
 from fastconv.reference.activation import (
     leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
     tanh, tanh_backward,
+from fastconv.reference.pool import (
+    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
+    max_pool2d, max_pool2d_backward,
 )
