@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 import fastconv.ops as ops
 import fastconv.reference as reference
-from fastconv.ops.pool import pool_output_size
+from fastconv.ops._validate import window_output_size
 from op_table import Example, OpCase
 from strategies import values
 
@@ -19,7 +19,7 @@ def _axis(draw, dilated, ceil_mode):
     dilation = draw(st.integers(1, 2), label="dilation") if dilated else 1
     padding = draw(st.integers(0, kernel // 2), label="padding")
     smallest = min(n for n in range(dilation, 9)
-                   if pool_output_size(n, kernel, stride, padding, dilation, ceil_mode) >= 1)
+                   if window_output_size(n, kernel, stride, padding, dilation, ceil_mode) >= 1)
     size = draw(st.integers(smallest, 8), label="size")
     return kernel, stride, padding, dilation, size
 

@@ -41,16 +41,9 @@ def tolerance(dtype, reduction, factor=1.0):
 
 
 def all_cases():
-    cases = []
-    # Each op family adds its rows here, e.g.:
-    #   from cases_conv import CASES as conv
-    #   cases += conv
-    from cases_batchnorm import CASES as batchnorm
-    cases += batchnorm
-    from cases_linear import CASES as linear
-    cases += linear
-    from cases_activation import CASES as activation
-    cases += activation
     from cases_pool import CASES as pool
-    cases += pool
-    return cases
+    from cases_batchnorm import CASES as batchnorm
+    from cases_linear import CASES as linear
+    from cases_activation import CASES as activation
+
+    return pool + batchnorm + linear + activation

@@ -22,7 +22,7 @@ def with_layout(arr, layout):
     if not isinstance(arr, np.ndarray):
         return arr
     if layout == "C":
-        return np.ascontiguousarray(arr).copy()
+        return np.array(arr, order="C", copy=True)
     if layout == "F":
         return np.asfortranarray(arr).copy()
     if layout == "reversed":

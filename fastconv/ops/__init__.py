@@ -5,13 +5,13 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 `op_backward` beside it. Inputs are never written to; non-contiguous, Fortran-ordered,
 negatively strided and read-only inputs are accepted.
 """
-# Each op family adds its import line here.
-from fastconv.ops.batchnorm import batch_norm, batch_norm_backward  # noqa: F401
+from fastconv.ops.pool import (
+    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
+    max_pool2d, max_pool2d_backward,
+)
+from fastconv.ops.batchnorm import batch_norm, batch_norm_backward
 from fastconv.ops.linear import linear, linear_backward
 from fastconv.ops.activation import (
     leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
     tanh, tanh_backward,
-from fastconv.ops.pool import (
-    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
-    max_pool2d, max_pool2d_backward,
 )

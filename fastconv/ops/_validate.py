@@ -60,7 +60,7 @@ def check_shape(arr, name, shape):
 def contiguous(arr, dtype):
     """A C-contiguous array of `dtype` with `arr`'s values; `arr` itself when it already is one.
     The result may be read-only or alias the input, so callers must never write to it."""
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.asarray(arr, dtype=dtype, order="C")
 
 
 def as_int(value, name, minimum=None):
@@ -132,11 +132,11 @@ def window_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=Fals
     """How many windows of a sliding-window op (conv, pooling) fit along one axis:
     floor((size + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, or with ceil_mode
     the ceiling, minus one if the last window would start in the right padding (PyTorch's rule).
-    `padding` may be a (before, after) pair; then 2*padding is their sum."""
+    `padding` may be a (before, after) pair; then 2*padding is their sum.
+    A result below 1 means the window does not fit; callers turn it into an error.
+    (With ceil_mode a kernel longer than the padded input still gives windows, as in PyTorch.)"""
     before, after = padding if isinstance(padding, tuple) else (padding, padding)
     span = size + before + after - dilation * (kernel - 1) - 1
-    if span < 0:
-        return 0
     if ceil_mode:
         out = -(-span // stride) + 1
         if (out - 1) * stride >= size + before:

@@ -46,20 +46,8 @@ def _check_padding(padding, kernel):
                          f"{padding} for kernel_size={kernel}")
 
 
-def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
-    """Windows along one axis, exactly as PyTorch counts them. This is window_output_size,
-    except when the dilated kernel is longer than the padded input: PyTorch's ceil_mode
-    then still makes ceil(span / stride) + 1 windows (1 when stride > 1 and the kernel
-    overhangs by less than a stride), each covering what input there is."""
-    span = size + 2 * padding - dilation * (kernel - 1) - 1
-    if span >= 0 or not ceil_mode:
-        return window_output_size(size, kernel, stride, padding, dilation, ceil_mode)
-    out = -(-span // stride) + 1
-    return out - 1 if (out - 1) * stride >= size + padding else out
-
-
 def _output_size(op, shape, kernel, stride, padding, dilation, ceil_mode):
-    out = tuple(pool_output_size(size, k, s, p, d, ceil_mode)
+    out = tuple(window_output_size(size, k, s, p, d, ceil_mode)
                 for size, k, s, p, d in zip(shape[2:], kernel, stride, padding, dilation))
     if min(out) < 1:
         raise ValueError(

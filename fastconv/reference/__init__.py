@@ -5,13 +5,13 @@ what each op computes, and the tests hold every fast kernel to it.
 Each function accumulates in Python floats (double precision) and returns arrays of
 the dtype the fast op would return.
 """
-# Each op family adds its import line here.
-from fastconv.reference.batchnorm import batch_norm, batch_norm_backward  # noqa: F401
+from fastconv.reference.pool import (
+    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
+    max_pool2d, max_pool2d_backward,
+)
+from fastconv.reference.batchnorm import batch_norm, batch_norm_backward
 from fastconv.reference.linear import linear, linear_backward
 from fastconv.reference.activation import (
     leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
     tanh, tanh_backward,
-from fastconv.reference.pool import (
-    adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
-    max_pool2d, max_pool2d_backward,
 )
