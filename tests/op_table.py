@@ -45,4 +45,6 @@ def all_cases():
     # Each op family adds its rows here, e.g.:
     #   from cases_conv import CASES as conv
     #   cases += conv
+    from cases_conv import CASES as conv
+    cases += conv
     return cases

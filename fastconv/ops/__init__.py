@@ -6,3 +6,4 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 negatively strided and read-only inputs are accepted.
 """
 # Each op family adds its import line here.
+from fastconv.ops.conv import conv1d, conv1d_backward, conv2d, conv2d_backward  # noqa: F401
