@@ -28,12 +28,14 @@ cdef extern from "conv.h" nogil:
                                   int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                   int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                   int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
-    void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, const float *grad_out, const float *x,
+    void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, float *row_sums,
+                                         const float *grad_out, const float *x,
                                     int64_t N, int64_t C, int64_t H, int64_t W,
                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                     int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                     int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
-    void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, const double *grad_out, const double *x,
+    void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, double *row_sums,
+                                          const double *grad_out, const double *x,
                                     int64_t N, int64_t C, int64_t H, int64_t W,
                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                     int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
@@ -85,13 +87,14 @@ def conv2d_backward_data(floating[:, :, :, ::1] grad_x,           # OUT (N, C, H
 
 def conv2d_backward_weight(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/groups, KH, KW)
                            floating[::1] grad_bias,                 # OUT (OC,)
+                           floating[:, ::1] row_sums,               # SCRATCH (num_threads, OW)
                            const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
                            const floating[:, :, :, ::1] x,          # IN  (N, C, H, W)
                            int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                            int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
     with nogil:
         if floating is float:
-            conv2d_backward_weight_f32(&grad_w[0, 0, 0, 0], &grad_bias[0],
+            conv2d_backward_weight_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &row_sums[0, 0],
                                        &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
                                        x.shape[0], x.shape[1], x.shape[2], x.shape[3],
                                        grad_w.shape[0], grad_w.shape[2], grad_w.shape[3],
@@ -99,7 +102,7 @@ def conv2d_backward_weight(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/
                                        stride_h, stride_w, pad_top, pad_left,
                                        dilation_h, dilation_w, groups, num_threads)
         else:
-            conv2d_backward_weight_f64(&grad_w[0, 0, 0, 0], &grad_bias[0],
+            conv2d_backward_weight_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &row_sums[0, 0],
                                        &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
                                        x.shape[0], x.shape[1], x.shape[2], x.shape[3],
                                        grad_w.shape[0], grad_w.shape[2], grad_w.shape[3],

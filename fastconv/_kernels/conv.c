@@ -1,6 +1,20 @@
 #include "fastconv.h"
 #include "conv.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Which row of a per-thread scratch buffer the calling thread owns. */
+static inline int64_t thread_index(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 /* The outputs o in [*first, *end) whose input index o*stride + offset lies in [0, in_size).
  * Every other output reads zero padding for this tap, so restricting the loops to this
  * range replaces a bounds test in the innermost loop. Shared by both precisions. */

@@ -33,12 +33,14 @@ void conv2d_backward_data_f64(double *grad_x, const double *grad_out, const doub
                               int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                               int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
 
-void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, const float *grad_out, const float *x,
+void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, float *row_sums,
+                                     const float *grad_out, const float *x,
                                 int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                 int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
-void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, const double *grad_out, const double *x,
+void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, double *row_sums,
+                                      const double *grad_out, const double *x,
                                 int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,

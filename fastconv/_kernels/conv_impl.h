@@ -96,11 +96,14 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
 }
 
 /* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT;
+ * row_sums: (num_threads, OW) SCRATCH, one row per thread, contents ignored;
  * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN.
- * One thread owns each (oc, c) filter; every tap sums over n, oh, ow in that order (n outermost
- * so one image's planes stay in cache across the taps). Each bias gradient is likewise one
- * thread's sum over n, oh, ow. */
+ * One thread owns each (oc, c) filter. A tap's gradient is a sum over n, oh, ow: adding over
+ * n and oh first into one partial sum per ow (a loop along ow that vectorises, unlike a
+ * single running sum) and then over ow fixes the order by the shapes alone, never by the
+ * thread count. Each bias gradient is likewise one thread's sum over n, oh, ow. */
 void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
+                                   real *restrict row_sums,
                                    const real *restrict grad_out, const real *restrict x,
                                    int64_t N, int64_t C, int64_t H, int64_t W,
                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -114,28 +117,38 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
         const int64_t oc = filter_index / in_per_group;
         const int64_t c = (oc / out_per_group) * in_per_group + filter_index % in_per_group;
         real *restrict grad_filter = grad_w + filter_index * KH * KW;
-        for (int64_t t = 0; t < KH * KW; t++)
-            grad_filter[t] = 0;
-        for (int64_t n = 0; n < N; n++) {
-            const real *grad_out_plane = grad_out + (n * OC + oc) * OH * OW;
-            const real *x_plane = x + (n * C + c) * H * W;
-            for (int64_t kh = 0; kh < KH; kh++) {
-                const int64_t offset_h = kh * dilation_h - pad_top;
-                int64_t oh_first, oh_end;
-                valid_outputs(offset_h, stride_h, H, OH, &oh_first, &oh_end);
-                for (int64_t kw = 0; kw < KW; kw++) {
-                    const int64_t offset_w = kw * dilation_w - pad_left;
-                    int64_t ow_first, ow_end;
-                    valid_outputs(offset_w, stride_w, W, OW, &ow_first, &ow_end);
-                    real sum = grad_filter[kh * KW + kw];
+        real *restrict partial = row_sums + thread_index() * OW;
+        for (int64_t kh = 0; kh < KH; kh++) {
+            const int64_t offset_h = kh * dilation_h - pad_top;
+            int64_t oh_first, oh_end;
+            valid_outputs(offset_h, stride_h, H, OH, &oh_first, &oh_end);
+            for (int64_t kw = 0; kw < KW; kw++) {
+                const int64_t offset_w = kw * dilation_w - pad_left;
+                int64_t ow_first, ow_end;
+                valid_outputs(offset_w, stride_w, W, OW, &ow_first, &ow_end);
+                for (int64_t ow = ow_first; ow < ow_end; ow++)
+                    partial[ow] = 0;
+                for (int64_t n = 0; n < N; n++) {
+                    const real *grad_out_plane = grad_out + (n * OC + oc) * OH * OW;
+                    const real *x_plane = x + (n * C + c) * H * W;
                     for (int64_t oh = oh_first; oh < oh_end; oh++) {
                         const real *grad_out_row = grad_out_plane + oh * OW;
                         const real *x_row = x_plane + (oh * stride_h + offset_h) * W;
-                        for (int64_t ow = ow_first; ow < ow_end; ow++)
-                            sum += grad_out_row[ow] * x_row[ow * stride_w + offset_w];
+                        /* gcc vectorises this loop only where it can see the unit stride
+                         * (about twice as fast at stride 1, measured). */
+                        if (stride_w == 1) {
+                            for (int64_t ow = ow_first; ow < ow_end; ow++)
+                                partial[ow] += grad_out_row[ow] * x_row[ow + offset_w];
+                        } else {
+                            for (int64_t ow = ow_first; ow < ow_end; ow++)
+                                partial[ow] += grad_out_row[ow] * x_row[ow * stride_w + offset_w];
+                        }
                     }
-                    grad_filter[kh * KW + kw] = sum;
                 }
+                real sum = 0;
+                for (int64_t ow = ow_first; ow < ow_end; ow++)
+                    sum += partial[ow];
+                grad_filter[kh * KW + kw] = sum;
             }
         }
     }

@@ -141,9 +141,12 @@ def _backward(grad_out, x, weight, geometry, dtype):
     grad_out = _as_2d(contiguous(grad_out, dtype))
     x = _as_2d(contiguous(x, dtype))
     weight = _as_2d(contiguous(weight, dtype))
-    args = _kernel_geometry(geometry) + (get_num_threads(),)
+    num_threads = get_num_threads()
+    args = _kernel_geometry(geometry) + (num_threads,)
     _conv.conv2d_backward_data(_as_2d(grad_x), grad_out, weight, *args)
-    _conv.conv2d_backward_weight(_as_2d(grad_weight), grad_bias, grad_out, x, *args)
+    # One row of partial sums along the output width per thread (see conv_impl.h).
+    row_sums = np.empty((num_threads, grad_out.shape[3]), dtype=dtype)
+    _conv.conv2d_backward_weight(_as_2d(grad_weight), grad_bias, row_sums, grad_out, x, *args)
     return grad_x, grad_weight, grad_bias
 
 
