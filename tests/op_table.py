@@ -41,9 +41,10 @@ def tolerance(dtype, reduction, factor=1.0):
 
 
 def all_cases():
+    from cases_conv import CASES as conv
     from cases_pool import CASES as pool
     from cases_batchnorm import CASES as batchnorm
     from cases_linear import CASES as linear
     from cases_activation import CASES as activation
 
-    return pool + batchnorm + linear + activation
+    return conv + pool + batchnorm + linear + activation

@@ -5,6 +5,7 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 `op_backward` beside it. Inputs are never written to; non-contiguous, Fortran-ordered,
 negatively strided and read-only inputs are accepted.
 """
+from fastconv.ops.conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from fastconv.ops.pool import (
     adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
     max_pool2d, max_pool2d_backward,

@@ -5,6 +5,7 @@ what each op computes, and the tests hold every fast kernel to it.
 Each function accumulates in Python floats (double precision) and returns arrays of
 the dtype the fast op would return.
 """
+from fastconv.reference.conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from fastconv.reference.pool import (
     adaptive_avg_pool2d, adaptive_avg_pool2d_backward, avg_pool2d, avg_pool2d_backward,
     max_pool2d, max_pool2d_backward,

@@ -1,0 +1,49 @@
+/* Direct 2-D convolution (cross-correlation, as in PyTorch), forward and backward.
+ * 1-D convolution runs through these kernels with H = 1.
+ *
+ * Shapes: x (N, C, H, W), w (OC, C/groups, KH, KW), out and grad_out (N, OC, OH, OW).
+ * The caller passes the top/left padding and the output size (OH, OW), so asymmetric
+ * padding (padding='same' with an even kernel) needs nothing special: taps that fall
+ * outside the input read zero.
+ */
+#ifndef FASTCONV_CONV_H
+#define FASTCONV_CONV_H
+
+#include <stdint.h>
+
+void conv2d_forward_f32(float *out, const float *x, const float *w, const float *bias,
+                        int64_t N, int64_t C, int64_t H, int64_t W,
+                        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_forward_f64(double *out, const double *x, const double *w, const double *bias,
+                        int64_t N, int64_t C, int64_t H, int64_t W,
+                        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+void conv2d_backward_data_f32(float *grad_x, const float *grad_out, const float *w,
+                              int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                              int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                              int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_backward_data_f64(double *grad_x, const double *grad_out, const double *w,
+                              int64_t N, int64_t C, int64_t H, int64_t W,
+                              int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                              int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                              int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, float *row_sums,
+                                     const float *grad_out, const float *x,
+                                int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, double *row_sums,
+                                      const double *grad_out, const double *x,
+                                int64_t N, int64_t C, int64_t H, int64_t W,
+                                int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+#endif

@@ -1,0 +1,200 @@
+"""Convolution (cross-correlation, as in PyTorch) in 2-D and 1-D, forward and backward.
+
+    out[n, oc, oh, ow] = bias[oc] + sum over c in oc's group, kh, kw of
+        x[n, g*Cg + c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * weight[oc, c, kh, kw]
+
+with g = oc // (OC/groups), Cg = C/groups, and taps outside x reading zero (padding).
+1-D convolution is the 2-D kernel with H = 1 (a reshape, no copy).
+"""
+from typing import NamedTuple
+
+import numpy as np
+
+from fastconv._ext import conv as _conv
+from fastconv.ops._validate import (
+    as_array, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
+    float_dtype, get_num_threads, window_output_size,
+)
+
+_LAYOUTS = {
+    1: ("(N, C, L)", "(OC, C/groups, K)", "L"),
+    2: ("(N, C, H, W)", "(OC, C/groups, KH, KW)", "(H, W)"),
+}
+
+
+class ConvGeometry(NamedTuple):
+    """Normalised convolution arguments, one entry per spatial axis."""
+    stride: tuple
+    pads: tuple          # (before, after) per axis
+    dilation: tuple
+    groups: int
+    out_size: tuple
+
+
+def _padding_pairs(padding, kernel, stride, dilation):
+    """Padding as a (before, after) pair per axis. 'same' follows PyTorch: the total
+    dilation*(kernel-1) is split with the extra element after (bottom/right)."""
+    nd = len(kernel)
+    if isinstance(padding, str):
+        as_choice(padding, "padding", ("valid", "same"))
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if any(s != 1 for s in stride):
+            raise ValueError(f"padding='same' needs stride 1, got stride {stride}")
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    return tuple((p, p) for p in as_tuple(padding, "padding", nd, minimum=0))
+
+
+def conv_geometry(x, weight, stride, padding, dilation, groups, nd):
+    """Check x's and weight's shapes against each other and the arguments; return a
+    ConvGeometry. x and weight are arrays already; `nd` is 1 or 2 spatial axes."""
+    x_layout, w_layout, spatial = _LAYOUTS[nd]
+    check_ndim(x, "x", nd + 2, x_layout)
+    check_ndim(weight, "weight", nd + 2, w_layout)
+    if any(d < 1 for d in x.shape[1:]):
+        raise ValueError(f"x {x_layout} must have C and {spatial} >= 1, got shape {x.shape}")
+    if any(d < 1 for d in weight.shape):
+        raise ValueError(f"weight {w_layout} must have every dimension >= 1, got shape {weight.shape}")
+    groups = as_int(groups, "groups", minimum=1)
+    channels, out_channels = x.shape[1], weight.shape[0]
+    if channels % groups:
+        raise ValueError(f"groups={groups} must divide the input channels C={channels}")
+    if out_channels % groups:
+        raise ValueError(f"groups={groups} must divide the output channels OC={out_channels}")
+    if weight.shape[1] * groups != channels:
+        raise ValueError(
+            f"weight {w_layout} has {weight.shape[1]} input channels per group, but x has "
+            f"C={channels} channels and groups={groups} (C/groups={channels // groups})"
+        )
+    stride = as_tuple(stride, "stride", nd, minimum=1)
+    dilation = as_tuple(dilation, "dilation", nd, minimum=1)
+    kernel = weight.shape[2:]
+    pads = _padding_pairs(padding, kernel, stride, dilation)
+    size = x.shape[2:]
+    out_size = tuple(window_output_size(n, k, s, p, d)
+                     for n, k, s, p, d in zip(size, kernel, stride, pads, dilation))
+    if any(o < 1 for o in out_size):
+        raise ValueError(
+            f"output size would be {out_size}: input size {spatial}={size} is too small for "
+            f"kernel {kernel} with dilation {dilation}, padding {pads} and stride {stride}"
+        )
+    return ConvGeometry(stride, pads, dilation, groups, out_size)
+
+
+def _forward_args(x, weight, bias, stride, padding, dilation, groups, nd):
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    geometry = conv_geometry(x, weight, stride, padding, dilation, groups, nd)
+    if bias is not None:
+        bias = as_array(bias, "bias")
+        check_shape(bias, "bias", (weight.shape[0],))
+    dtype = float_dtype(x, weight, bias)
+    out_shape = check_size((x.shape[0], weight.shape[0]) + geometry.out_size, "output")
+    return x, weight, bias, geometry, dtype, out_shape
+
+
+def _backward_args(grad_out, x, weight, stride, padding, dilation, groups, nd):
+    grad_out = as_array(grad_out, "grad_out")
+    x = as_array(x, "x")
+    weight = as_array(weight, "weight")
+    geometry = conv_geometry(x, weight, stride, padding, dilation, groups, nd)
+    check_shape(grad_out, "grad_out", (x.shape[0], weight.shape[0]) + geometry.out_size)
+    return grad_out, x, weight, geometry, float_dtype(grad_out, x, weight)
+
+
+def _kernel_geometry(geometry):
+    """The 2-D kernels' trailing arguments (without num_threads), with H = 1 for 1-D."""
+    stride, pads, dilation = geometry.stride, geometry.pads, geometry.dilation
+    if len(stride) == 1:
+        stride, pads, dilation = (1,) + stride, ((0, 0),) + pads, (1,) + dilation
+    return (stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], geometry.groups)
+
+
+def _as_2d(arr):
+    """(A, B, L) -> (A, B, 1, L) view of a C-contiguous array; 4-D arrays unchanged."""
+    return arr if arr.ndim == 4 else arr.reshape(arr.shape[0], arr.shape[1], 1, arr.shape[2])
+
+
+def _forward(x, weight, bias, geometry, dtype, out_shape):
+    out = np.empty(out_shape, dtype=dtype)
+    if out.size == 0:
+        return out
+    x = contiguous(x, dtype)
+    weight = contiguous(weight, dtype)
+    # The kernel always adds a bias: zeros stand in for none, so there is one code path.
+    bias = np.zeros(weight.shape[0], dtype=dtype) if bias is None else contiguous(bias, dtype)
+    _conv.conv2d_forward(_as_2d(out), _as_2d(x), _as_2d(weight), bias,
+                         *_kernel_geometry(geometry), get_num_threads())
+    return out
+
+
+def _backward(grad_out, x, weight, geometry, dtype):
+    grad_x = np.empty(x.shape, dtype=dtype)
+    grad_weight = np.empty(weight.shape, dtype=dtype)
+    grad_bias = np.empty(weight.shape[0], dtype=dtype)
+    if x.shape[0] == 0:
+        # Every gradient but grad_x (itself empty) is a sum over the empty batch.
+        grad_weight.fill(0)
+        grad_bias.fill(0)
+        return grad_x, grad_weight, grad_bias
+    grad_out = _as_2d(contiguous(grad_out, dtype))
+    x = _as_2d(contiguous(x, dtype))
+    weight = _as_2d(contiguous(weight, dtype))
+    num_threads = get_num_threads()
+    args = _kernel_geometry(geometry) + (num_threads,)
+    _conv.conv2d_backward_data(_as_2d(grad_x), grad_out, weight, *args)
+    # One row of partial sums along the output width per thread (see conv_impl.h).
+    row_sums = np.empty((num_threads, grad_out.shape[3]), dtype=dtype)
+    _conv.conv2d_backward_weight(_as_2d(grad_weight), grad_bias, row_sums, grad_out, x, *args)
+    return grad_x, grad_weight, grad_bias
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation) of a batch of images, as torch.nn.functional.conv2d.
+
+    x: (N, C, H, W); weight: (OC, C/groups, KH, KW); bias: (OC,) or None.
+    stride, dilation: int or (h, w) pair, each >= 1.
+    padding: int or (h, w) pair of zero rows/columns added on both sides, or 'valid' (none)
+        or 'same' (output size = input size; stride must be 1; an odd total padding puts the
+        extra row/column at the bottom/right).
+    groups: C and OC split into `groups` independent convolutions (groups == C: depthwise).
+    Returns out: (N, OC, OH, OW), OH = floor((H + pad_h_total - dh*(KH-1) - 1)/sh) + 1,
+    in float32 if every float input is float32 (or float16), else float64.
+    """
+    x, weight, bias, geometry, dtype, out_shape = _forward_args(
+        x, weight, bias, stride, padding, dilation, groups, nd=2)
+    return _forward(x, weight, bias, geometry, dtype, out_shape)
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of conv2d: given grad_out = dL/dout (N, OC, OH, OW) and the forward's x,
+    weight and arguments, return (grad_x (N, C, H, W), grad_weight (OC, C/groups, KH, KW),
+    grad_bias (OC,)). grad_bias is the sum of grad_out over N, OH, OW, returned whether or
+    not the forward had a bias. The dtype follows conv2d's rule over grad_out, x, weight.
+    """
+    grad_out, x, weight, geometry, dtype = _backward_args(
+        grad_out, x, weight, stride, padding, dilation, groups, nd=2)
+    return _backward(grad_out, x, weight, geometry, dtype)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation) of a batch of sequences, as
+    torch.nn.functional.conv1d.
+
+    x: (N, C, L); weight: (OC, C/groups, K); bias: (OC,) or None.
+    stride, dilation: int >= 1; padding: int >= 0, 'valid' or 'same' (as in conv2d).
+    Returns out: (N, OC, OL), OL = floor((L + pad_total - dilation*(K-1) - 1)/stride) + 1.
+    """
+    x, weight, bias, geometry, dtype, out_shape = _forward_args(
+        x, weight, bias, stride, padding, dilation, groups, nd=1)
+    return _forward(x, weight, bias, geometry, dtype, out_shape)
+
+
+def conv1d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):
+    """Gradients of conv1d: given grad_out (N, OC, OL) and the forward's x, weight and
+    arguments, return (grad_x (N, C, L), grad_weight (OC, C/groups, K), grad_bias (OC,)).
+    """
+    grad_out, x, weight, geometry, dtype = _backward_args(
+        grad_out, x, weight, stride, padding, dilation, groups, nd=1)
+    return _backward(grad_out, x, weight, geometry, dtype)

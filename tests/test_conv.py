@@ -1,0 +1,285 @@
+"""Convolution beyond the op table: gradients against finite differences, padding='same'
+with asymmetric padding, depthwise and grouped semantics, every class of bad input,
+empty batches, dtype rules, and (when PyTorch is installed) agreement with torch."""
+import numpy as np
+import pytest
+
+from fastconv import ops, reference
+from gradcheck import assert_gradient_close
+
+rng = np.random.default_rng(1234)
+
+
+def randn(*shape):
+    return rng.standard_normal(shape)
+
+
+# (x shape, weight shape, keyword arguments): small enough for finite differences
+# through the pure-Python reference.
+GRAD_CASES_2D = [
+    ((2, 4, 5, 4), (6, 2, 3, 2), dict(stride=(2, 1), padding=(1, 2), dilation=(2, 1), groups=2)),
+    ((1, 2, 4, 5), (3, 2, 4, 2), dict(padding="same", dilation=(1, 2))),   # asymmetric pads
+    ((1, 3, 5, 5), (6, 1, 3, 3), dict(stride=2, padding=1, groups=3)),     # depthwise
+    ((2, 2, 4, 4), (2, 2, 1, 1), dict(stride=3, padding="valid")),
+]
+GRAD_CASES_1D = [
+    ((2, 4, 7), (2, 2, 3), dict(stride=2, padding=1, dilation=2, groups=2)),
+    ((1, 2, 6), (3, 2, 4), dict(padding="same")),                           # asymmetric pads
+    ((1, 3, 5), (3, 1, 2), dict(stride=3, padding=2, groups=3)),            # depthwise
+]
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv1d"])
+def test_reference_backward_matches_finite_differences(op):
+    forward = getattr(reference, op)
+    backward = getattr(reference, op + "_backward")
+    for x_shape, w_shape, kwargs in (GRAD_CASES_2D if op == "conv2d" else GRAD_CASES_1D):
+        x, weight, bias = randn(*x_shape), randn(*w_shape), randn(w_shape[0])
+        grad_out = randn(*forward(x, weight, bias, **kwargs).shape)
+        grad_x, grad_weight, grad_bias = backward(grad_out, x, weight, **kwargs)
+        assert_gradient_close(grad_x, lambda v: forward(v, weight, bias, **kwargs), x, grad_out)
+        assert_gradient_close(grad_weight, lambda v: forward(x, v, bias, **kwargs), weight, grad_out)
+        assert_gradient_close(grad_bias, lambda v: forward(x, weight, v, **kwargs), bias, grad_out)
+        fast = getattr(ops, op + "_backward")(grad_out, x, weight, **kwargs)
+        for f, r in zip(fast, (grad_x, grad_weight, grad_bias)):
+            np.testing.assert_allclose(f, r, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+def test_same_padding_puts_the_odd_pad_after(impl):
+    # kernel 4 and dilation 1 need 3 padding rows: 1 on top, 2 at the bottom;
+    # kernel 2 with dilation 3 needs 3 columns: 1 left, 2 right.
+    x, weight, bias = randn(2, 3, 5, 6), randn(2, 3, 4, 2), randn(2)
+    out = impl.conv2d(x, weight, bias, padding="same", dilation=(1, 3))
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 2), (1, 2)))
+    assert out.shape == (2, 2, 5, 6)
+    np.testing.assert_allclose(out, impl.conv2d(padded, weight, bias, dilation=(1, 3)), rtol=1e-12)
+
+    x1, weight1 = randn(2, 3, 7), randn(4, 3, 4)
+    out1 = impl.conv1d(x1, weight1, padding="same")
+    assert out1.shape == (2, 4, 7)
+    np.testing.assert_allclose(out1, impl.conv1d(np.pad(x1, ((0, 0), (0, 0), (1, 2))), weight1),
+                               rtol=1e-12)
+
+
+def test_same_padding_backward_matches_explicit_padding():
+    x, weight = randn(1, 2, 5, 4), randn(3, 2, 2, 3)
+    grad_out = randn(1, 3, 5, 4)
+    grad_x, grad_weight, grad_bias = ops.conv2d_backward(grad_out, x, weight, padding="same")
+    padded = np.pad(x, ((0, 0), (0, 0), (0, 1), (1, 1)))
+    grad_padded, grad_weight_p, grad_bias_p = ops.conv2d_backward(grad_out, padded, weight)
+    np.testing.assert_allclose(grad_x, grad_padded[:, :, 0:5, 1:5], rtol=1e-12)
+    np.testing.assert_allclose(grad_weight, grad_weight_p, rtol=1e-12)
+    np.testing.assert_allclose(grad_bias, grad_bias_p, rtol=1e-12)
+
+
+def test_valid_padding_is_zero_padding():
+    x, weight = randn(1, 2, 5, 5), randn(3, 2, 3, 3)
+    np.testing.assert_array_equal(ops.conv2d(x, weight, padding="valid"), ops.conv2d(x, weight))
+
+
+@pytest.mark.parametrize("multiplier", [1, 2])
+def test_depthwise_convolves_each_channel_alone(multiplier):
+    channels = 3
+    x = randn(2, channels, 6, 5)
+    weight = randn(channels * multiplier, 1, 3, 3)
+    bias = randn(channels * multiplier)
+    kwargs = dict(stride=(1, 2), padding=1, dilation=(2, 1))
+    out = ops.conv2d(x, weight, bias, groups=channels, **kwargs)
+    grad_out = randn(*out.shape)
+    grad_x, grad_weight, grad_bias = ops.conv2d_backward(grad_out, x, weight, groups=channels, **kwargs)
+    for c in range(channels):
+        mine = slice(c * multiplier, (c + 1) * multiplier)
+        alone = ops.conv2d(x[:, c:c + 1], weight[mine], bias[mine], **kwargs)
+        np.testing.assert_allclose(out[:, mine], alone, rtol=1e-12)
+        gx, gw, gb = ops.conv2d_backward(grad_out[:, mine], x[:, c:c + 1], weight[mine], **kwargs)
+        np.testing.assert_allclose(grad_x[:, c:c + 1], gx, rtol=1e-12)
+        np.testing.assert_allclose(grad_weight[mine], gw, rtol=1e-12)
+        np.testing.assert_allclose(grad_bias[mine], gb, rtol=1e-12)
+
+
+def test_conv1d_is_conv2d_with_one_row():
+    x, weight, bias = randn(2, 4, 9), randn(6, 2, 3), randn(6)
+    kwargs = dict(stride=2, padding=2, dilation=2, groups=2)
+    kwargs2d = dict(stride=(1, 2), padding=(0, 2), dilation=(1, 2), groups=2)
+    out = ops.conv1d(x, weight, bias, **kwargs)
+    np.testing.assert_array_equal(out, ops.conv2d(x[:, :, None], weight[:, :, None], bias, **kwargs2d)[:, :, 0])
+    grad_out = randn(*out.shape)
+    grads = ops.conv1d_backward(grad_out, x, weight, **kwargs)
+    grads2d = ops.conv2d_backward(grad_out[:, :, None], x[:, :, None], weight[:, :, None], **kwargs2d)
+    for g1, g2 in zip(grads, grads2d):
+        np.testing.assert_array_equal(g1, g2.reshape(g1.shape))
+
+
+# ---------------------------------------------------------------- zero-size batch
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty_batch(impl, dtype):
+    x, weight = np.zeros((0, 4, 6, 5), dtype), np.ones((6, 2, 3, 2), dtype)
+    kwargs = dict(stride=2, padding=1, groups=2)
+    out = impl.conv2d(x, weight, np.ones(6, dtype), **kwargs)
+    assert out.shape == (0, 6, 3, 3) and out.dtype == dtype
+    grad_x, grad_weight, grad_bias = impl.conv2d_backward(np.zeros(out.shape, dtype), x, weight, **kwargs)
+    assert grad_x.shape == x.shape and grad_x.dtype == dtype
+    np.testing.assert_array_equal(grad_weight, np.zeros(weight.shape, dtype))
+    np.testing.assert_array_equal(grad_bias, np.zeros(6, dtype))
+    assert grad_weight.dtype == grad_bias.dtype == dtype
+
+    x1, weight1 = np.zeros((0, 3, 7), dtype), np.ones((2, 3, 3), dtype)
+    out1 = impl.conv1d(x1, weight1, padding="same")
+    assert out1.shape == (0, 2, 7) and out1.dtype == dtype
+    grads1 = impl.conv1d_backward(np.zeros(out1.shape, dtype), x1, weight1, padding="same")
+    assert [g.shape for g in grads1] == [x1.shape, weight1.shape, (2,)]
+    assert not np.any(grads1[1]) and not np.any(grads1[2])
+
+
+# ---------------------------------------------------------------- dtypes
+
+def test_dtype_rules():
+    x32, w32, w64 = randn(1, 2, 4, 4).astype(np.float32), randn(3, 2, 2, 2).astype(np.float32), randn(3, 2, 2, 2)
+    assert ops.conv2d(x32, w32).dtype == np.float32
+    assert ops.conv2d(x32, w64).dtype == np.float64                    # mixed -> float64
+    assert ops.conv2d(x32.astype(np.float16), w32).dtype == np.float32
+    assert ops.conv2d(x32, w32, np.zeros(3)).dtype == np.float64       # float64 bias
+    grad_out = np.ones((1, 3, 3, 3), np.float32)
+    assert all(g.dtype == np.float64 for g in ops.conv2d_backward(grad_out, x32, w64))
+    assert all(g.dtype == np.float32 for g in ops.conv2d_backward(grad_out, x32, w32))
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+def test_integer_inputs_are_converted(impl):
+    x = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5) % 7 - 3
+    weight = np.arange(4 * 3 * 2 * 2).reshape(4, 3, 2, 2) % 5 - 2
+    out = impl.conv2d(x, weight, [1, 2, 3, 4], padding=1)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, impl.conv2d(x.astype(float), weight.astype(float),
+                                                   np.array([1.0, 2, 3, 4]), padding=1))
+    grads = impl.conv1d_backward(np.ones((2, 4, 4), np.int32), x[:, :, 0], weight[:, :, 0])
+    assert all(g.dtype == np.float64 for g in grads)
+
+
+# ---------------------------------------------------------------- bad inputs
+
+X, W = np.ones((1, 4, 5, 5)), np.ones((6, 2, 3, 3))     # valid with groups=2
+X1, W1 = np.ones((1, 4, 5)), np.ones((6, 2, 3))
+
+BAD_2D = [
+    # (x, weight, keyword arguments, exception, message pattern)
+    (np.ones((4, 5, 5)), W, dict(groups=2), ValueError, r"x must be 4-D \(N, C, H, W\)"),
+    (X, np.ones((6, 2, 3)), dict(groups=2), ValueError, r"weight must be 4-D"),
+    (X, W, dict(), ValueError, r"weight .* 2 input channels per group.*C=4.*groups=1"),
+    (np.ones((1, 3, 5, 5)), np.ones((6, 1, 3, 3)), dict(groups=2), ValueError, r"groups=2 must divide the input channels C=3"),
+    (X, np.ones((5, 2, 3, 3)), dict(groups=2), ValueError, r"groups=2 must divide the output channels OC=5"),
+    (X, W, dict(groups=0), ValueError, r"groups must be >= 1"),
+    (X, W, dict(groups=2.0), TypeError, r"groups must be an int"),
+    (X, W, dict(groups=2, stride=0), ValueError, r"stride must be >= 1"),
+    (X, W, dict(groups=2, stride=(1, 0)), ValueError, r"stride must be >= 1"),
+    (X, W, dict(groups=2, stride=1.5), TypeError, r"stride"),
+    (X, W, dict(groups=2, stride=(1, 1, 1)), ValueError, r"stride must be an int or a sequence of 2"),
+    (X, W, dict(groups=2, dilation=0), ValueError, r"dilation must be >= 1"),
+    (X, W, dict(groups=2, padding=-1), ValueError, r"padding must be >= 0"),
+    (X, W, dict(groups=2, padding=(0, -2)), ValueError, r"padding must be >= 0"),
+    (X, W, dict(groups=2, padding="full"), ValueError, r"padding must be one of 'valid', 'same'"),
+    (X, W, dict(groups=2, padding="same", stride=2), ValueError, r"padding='same' needs stride 1"),
+    (np.ones((1, 4, 2, 5)), W, dict(groups=2), ValueError,
+     r"output size would be \(0, 3\): input size \(H, W\)=\(2, 5\).*kernel \(3, 3\).*padding"),
+    (X, W, dict(groups=2, dilation=3), ValueError, r"output size would be .*dilation \(3, 3\)"),
+    (np.ones((1, 0, 5, 5)), np.ones((6, 0, 3, 3)), dict(), ValueError, r"x .* must have C and \(H, W\) >= 1"),
+    (np.ones((1, 4, 0, 5)), W, dict(groups=2, padding=2), ValueError, r"x .* must have C and \(H, W\) >= 1"),
+    (X, np.ones((6, 2, 0, 3)), dict(groups=2), ValueError, r"weight .* must have every dimension >= 1"),
+    (X.astype(complex), W, dict(groups=2), TypeError, r"x must hold real"),
+    (X, W.astype(bool), dict(groups=2), TypeError, r"weight must hold real"),
+    (X.astype(object), W, dict(groups=2), TypeError, r"x must hold real"),
+    ("abc", W, dict(groups=2), TypeError, r"x must hold real"),
+]
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+@pytest.mark.parametrize("x, weight, kwargs, error, match", BAD_2D)
+def test_conv2d_bad_input(impl, x, weight, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        impl.conv2d(x, weight, **kwargs)
+    with pytest.raises(error, match=match):
+        impl.conv2d_backward(np.ones((1, 6, 3, 3)), x, weight, **kwargs)
+
+
+BAD_1D = [
+    (np.ones((4, 5)), W1, dict(groups=2), ValueError, r"x must be 3-D \(N, C, L\)"),
+    (X1, W, dict(groups=2), ValueError, r"weight must be 3-D \(OC, C/groups, K\)"),
+    (X1, W1, dict(groups=3), ValueError, r"groups=3 must divide the input channels C=4"),
+    (X1, W1, dict(groups=2, stride=0), ValueError, r"stride must be >= 1"),
+    (X1, W1, dict(groups=2, dilation=(0,)), ValueError, r"dilation must be >= 1"),
+    (X1, W1, dict(groups=2, padding=-1), ValueError, r"padding must be >= 0"),
+    (X1, W1, dict(groups=2, padding="SAME"), ValueError, r"padding must be one of"),
+    (X1, W1, dict(groups=2, padding="same", stride=3), ValueError, r"padding='same' needs stride 1"),
+    (np.ones((1, 4, 2)), W1, dict(groups=2), ValueError, r"output size would be \(0,\): input size L=\(2,\)"),
+    (X1.astype(np.complex64), W1, dict(groups=2), TypeError, r"x must hold real"),
+]
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+@pytest.mark.parametrize("x, weight, kwargs, error, match", BAD_1D)
+def test_conv1d_bad_input(impl, x, weight, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        impl.conv1d(x, weight, **kwargs)
+    with pytest.raises(error, match=match):
+        impl.conv1d_backward(np.ones((1, 6, 3)), x, weight, **kwargs)
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+def test_bad_bias_and_grad_out(impl):
+    with pytest.raises(ValueError, match=r"bias must have shape \(6,\)"):
+        impl.conv2d(X, W, np.ones(4), groups=2)
+    with pytest.raises(TypeError, match=r"bias must hold real"):
+        impl.conv2d(X, W, np.ones(6, complex), groups=2)
+    with pytest.raises(ValueError, match=r"grad_out must have shape \(1, 6, 3, 3\)"):
+        impl.conv2d_backward(np.ones((1, 6, 3, 4)), X, W, groups=2)
+    with pytest.raises(ValueError, match=r"grad_out must have shape \(1, 6, 3\)"):
+        impl.conv1d_backward(np.ones((1, 6, 3, 1)), X1, W1, groups=2)
+    with pytest.raises(TypeError, match=r"grad_out must hold real"):
+        impl.conv1d_backward(np.ones((1, 6, 3), bool), X1, W1, groups=2)
+
+
+# ---------------------------------------------------------------- PyTorch, when installed
+
+TORCH_CASES = [
+    ((2, 4, 9, 8), (6, 2, 3, 3), dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)),
+    ((1, 6, 7, 7), (12, 1, 3, 3), dict(stride=2, padding=1, groups=6)),
+    ((2, 3, 6, 7), (4, 3, 4, 2), dict(padding="same", dilation=(2, 1))),
+    ((3, 8, 16, 16), (16, 4, 3, 3), dict(padding=1, groups=2)),
+]
+
+
+# torch warns that 'same' with an even kernel copies the input; that is its business.
+ignore_same_padding_warning = pytest.mark.filterwarnings("ignore:Using padding='same'")
+
+
+@ignore_same_padding_warning
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", TORCH_CASES)
+def test_conv2d_matches_torch(x_shape, w_shape, kwargs):
+    torch = pytest.importorskip("torch")
+    x, weight, bias = randn(*x_shape), randn(*w_shape), randn(w_shape[0])
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, weight, bias))
+    t_out = torch.nn.functional.conv2d(tx, tw, tb, **kwargs)
+    out = ops.conv2d(x, weight, bias, **kwargs)
+    np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
+    grad_out = randn(*out.shape)
+    t_out.backward(torch.tensor(grad_out))
+    for mine, theirs in zip(ops.conv2d_backward(grad_out, x, weight, **kwargs), (tx, tw, tb)):
+        np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@ignore_same_padding_warning
+def test_conv1d_matches_torch():
+    torch = pytest.importorskip("torch")
+    for x_shape, w_shape, kwargs in GRAD_CASES_1D:
+        x, weight, bias = randn(*x_shape), randn(*w_shape), randn(w_shape[0])
+        tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, weight, bias))
+        t_out = torch.nn.functional.conv1d(tx, tw, tb, **kwargs)
+        out = ops.conv1d(x, weight, bias, **kwargs)
+        np.testing.assert_allclose(out, t_out.detach().numpy(), rtol=1e-10, atol=1e-10)
+        grad_out = randn(*out.shape)
+        t_out.backward(torch.tensor(grad_out))
+        for mine, theirs in zip(ops.conv1d_backward(grad_out, x, weight, **kwargs), (tx, tw, tb)):
+            np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-10)
