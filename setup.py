@@ -89,6 +89,7 @@ def extensions():
         exts.append(Extension(
             "fastconv._ext." + family,
             sources=[pyx],
+            depends=glob.glob(os.path.join("fastconv", "_kernels", "*")),
             include_dirs=[numpy.get_include(), os.path.join("fastconv", "_kernels")],
             define_macros=macros,
             extra_compile_args=compile_args,
