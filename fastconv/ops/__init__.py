@@ -6,3 +6,5 @@ integers as float64); the output dtype is the computing dtype. Every forward `op
 negatively strided and read-only inputs are accepted.
 """
 # Each op family adds its import line here.
+from fastconv.ops.softmax import softmax, softmax_backward, log_softmax, log_softmax_backward  # noqa: F401
+from fastconv.ops.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward  # noqa: F401

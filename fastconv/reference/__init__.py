@@ -6,3 +6,5 @@ Each function accumulates in Python floats (double precision) and returns arrays
 the dtype the fast op would return.
 """
 # Each op family adds its import line here.
+from fastconv.reference.softmax import softmax, softmax_backward, log_softmax, log_softmax_backward  # noqa: F401
+from fastconv.reference.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward  # noqa: F401
