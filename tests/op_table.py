@@ -45,4 +45,10 @@ def all_cases():
     # Each op family adds its rows here, e.g.:
     #   from cases_conv import CASES as conv
     #   cases += conv
+    from cases_softmax import CASES as softmax
+    cases += softmax
+    from cases_loss import CASES as loss
+    cases += loss
+    from cases_dropout import CASES as dropout
+    cases += dropout
     return cases

@@ -8,3 +8,4 @@ negatively strided and read-only inputs are accepted.
 # Each op family adds its import line here.
 from fastconv.ops.softmax import softmax, softmax_backward, log_softmax, log_softmax_backward  # noqa: F401
 from fastconv.ops.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward  # noqa: F401
+from fastconv.ops.dropout import dropout, dropout_backward  # noqa: F401

@@ -33,7 +33,7 @@ def _reduce(losses, reduction, count, dtype):
 
 
 def _grad_out(grad_out, reduction, shape):
-    """grad_out as an array (0-D for 'mean'/'sum', `shape` for 'none'), or None for 1, and the
+    """grad_out as an array (one value for 'mean'/'sum', `shape` for 'none'), or None for 1, and the
     arrays that take part in choosing the compute dtype: a plain Python number does not, so a
     float32 loss with grad_out=1.0 stays float32."""
     if grad_out is None:
@@ -42,8 +42,8 @@ def _grad_out(grad_out, reduction, shape):
     grad_out = as_array(grad_out, "grad_out")
     if reduction == "none":
         check_shape(grad_out, "grad_out", shape)
-    elif grad_out.ndim != 0:
-        raise ValueError(f"grad_out must be a scalar for reduction={reduction!r}, "
+    elif grad_out.size != 1:
+        raise ValueError(f"grad_out must be a scalar (one value) for reduction={reduction!r}, "
                          f"got shape {grad_out.shape}")
     return grad_out, (() if python_number else (grad_out,))
 
@@ -53,7 +53,7 @@ def _scale(grad_out, reduction, count, dtype):
     one per sample for 'none' with a grad_out, as a 1-D contiguous array."""
     if reduction == "none" and grad_out is not None:
         return contiguous(grad_out, dtype).reshape(-1)
-    g = 1.0 if grad_out is None else float(grad_out)
+    g = 1.0 if grad_out is None else float(grad_out.reshape(()))
     return np.array([g / count if reduction == "mean" else g], dtype=dtype)
 
 

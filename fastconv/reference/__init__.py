@@ -8,3 +8,4 @@ the dtype the fast op would return.
 # Each op family adds its import line here.
 from fastconv.reference.softmax import softmax, softmax_backward, log_softmax, log_softmax_backward  # noqa: F401
 from fastconv.reference.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward  # noqa: F401
+from fastconv.reference.dropout import dropout, dropout_backward  # noqa: F401

@@ -24,8 +24,10 @@ def _scales(grad_out, reduction, count):
         if grad_out is None:
             return [1.0] * count
         return [float(g) for g in grad_out.reshape(-1)]
-    g = 1.0 if grad_out is None else float(grad_out)
-    return [g / count if reduction == "mean" else g] * count
+    g = 1.0 if grad_out is None else float(grad_out.reshape(()))
+    if reduction == "mean":
+        return [g / count] * count if count else []
+    return [g] * count
 
 
 def _log_softmax_row(row):
