@@ -9,8 +9,9 @@
 /* max: (width) OUT;  sum_exp: (width) OUT;  exps: (dim_size, stride) OUT, columns [0, width),
  * or NULL;  x: (dim_size, stride) IN, columns [0, width).
  * For each column j: max[j] = max_d x[d, j], sum_exp[j] = sum_d exp(x[d, j] - max[j]) in
- * order of d; exps (when given) receives those exponentials. Needs dim_size >= 1. Subtracting the max keeps
- * every exponential in (0, 1], so nothing overflows and the largest term is exactly 1. */
+ * order of d; exps (when given) receives those exponentials. Needs dim_size >= 1.
+ * Subtracting the max keeps every exponential in (0, 1], so nothing overflows and the
+ * largest term is exactly 1. */
 void FC_FN(softmax_panel_stats)(real *restrict max, real *restrict sum_exp,
                                 real *restrict exps, const real *restrict x,
                                 int64_t dim_size, int64_t stride, int64_t width)
