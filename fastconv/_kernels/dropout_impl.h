@@ -3,13 +3,13 @@
  * linear in x), so one kernel serves both directions. */
 
 /* out: (n) OUT;  x: (n) IN;  keep: (n) IN, nonzero where the element is kept.
- * out = keep ? x * scale : 0. A select rather than a multiply by the mask, so a dropped
- * element is exactly 0 even when x is inf or nan. */
+ * out = x * (keep ? scale : 0): a multiply, as in PyTorch (a dropped inf becomes nan), and
+ * a select of the factor rather than a branch on a random mask, so the loop vectorises. */
 void FC_FN(dropout_forward)(real *restrict out, const real *restrict x,
                             const uint8_t *restrict keep, real scale,
                             int64_t n, int num_threads)
 {
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t k = 0; k < n; k++)
-        out[k] = keep[k] ? x[k] * scale : 0;
+        out[k] = x[k] * (keep[k] ? scale : 0);
 }

@@ -47,8 +47,12 @@ void FC_FN(cross_entropy_backward)(real *restrict grad_logits, const real *restr
         FC_FN(softmax_panel_stats)(&max, &sum_exp, grad, logits + i * classes, classes, 1, 1);
         const real row_scale = scale[i * scale_stride];
         const int64_t t = target[i];
+        /* the target class is redone after the loop, which keeps the loop free of a
+         * per-element test so it vectorises */
+        const real exp_target = grad[t];
         for (int64_t c = 0; c < classes; c++)
-            grad[c] = (grad[c] / sum_exp - smooth - (c == t ? on_target : 0)) * row_scale;
+            grad[c] = (grad[c] / sum_exp - smooth) * row_scale;
+        grad[t] = (exp_target / sum_exp - smooth - on_target) * row_scale;
     }
 }
 

@@ -10,7 +10,7 @@ from fastconv.ops._validate import (as_array, as_float, check_shape, check_size,
 
 
 def _apply_mask(x, mask, p, dtype):
-    """x * mask / (1 - p) in C, a fresh array; 0 everywhere when p == 1."""
+    """x * mask / (1 - p) in C, a fresh array; x * 0 everywhere when p == 1."""
     out = np.empty(check_size(x.shape, "output"), dtype=dtype)
     if out.size:
         scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
@@ -22,6 +22,7 @@ def _apply_mask(x, mask, p, dtype):
 
 def dropout(x, p=0.5, rng=None, training=True):
     """Zero each element of x with probability p and scale the rest by 1 / (1 - p).
+    Dropping multiplies by 0, as PyTorch does, so a dropped inf or nan becomes nan.
 
     x: array of any shape. p: drop probability in [0, 1]. rng: a numpy.random.Generator
     (None: a fresh np.random.default_rng()); the mask is `rng.random(x.shape) >= p`.

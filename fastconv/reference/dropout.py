@@ -6,10 +6,12 @@ from fastconv.ops.dropout import _as_mask
 
 
 def _masked(values, mask, p, dtype):
-    out = np.zeros(values.shape, dtype=dtype)
+    """values * mask / (1 - p), written as a multiply by 0 for dropped elements (so, as in
+    PyTorch, a dropped inf or nan gives nan), and all dropped when p == 1."""
+    out = np.empty(values.shape, dtype=dtype)
     for index in np.ndindex(values.shape):
-        if mask[index]:
-            out[index] = float(values[index]) / (1 - p)
+        factor = 1 / (1 - p) if mask[index] else 0.0
+        out[index] = float(values[index]) * factor
     return out
 
 
