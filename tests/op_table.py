@@ -46,5 +46,8 @@ def all_cases():
     from cases_batchnorm import CASES as batchnorm
     from cases_linear import CASES as linear
     from cases_activation import CASES as activation
+    from cases_softmax import CASES as softmax
+    from cases_loss import CASES as loss
+    from cases_dropout import CASES as dropout
 
-    return conv + pool + batchnorm + linear + activation
+    return conv + pool + batchnorm + linear + activation + softmax + loss + dropout

@@ -16,3 +16,6 @@ from fastconv.ops.activation import (
     leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid, sigmoid_backward,
     tanh, tanh_backward,
 )
+from fastconv.ops.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from fastconv.ops.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward
+from fastconv.ops.dropout import dropout, dropout_backward
