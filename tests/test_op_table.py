@@ -89,7 +89,7 @@ def assert_bitwise_equal(a, b):
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-@settings(max_examples=8)
+@settings(max_examples=20)
 @given(data=st.data())
 def test_same_bits_for_any_thread_count(case, data):
     example, _, _ = draw_example(case, data, integer_valued=False)
