@@ -5,9 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
-import fastconv
 from fastconv import ops, reference
 from gradcheck import assert_gradient_close
+from thread_count import with_threads
 
 RNG = np.random.default_rng(0)
 FORWARDS = ["relu", "leaky_relu", "sigmoid", "tanh"]
@@ -17,14 +17,6 @@ def random(*shape, scale=1.0):
     return RNG.uniform(-scale, scale, size=shape)
 
 
-def with_threads(n, fn, *args):
-    saved = fastconv._threads._requested
-    fastconv.set_num_threads(n)
-    try:
-        return fn(*args)
-    finally:
-        fastconv._threads._requested = saved
-        fastconv._ext.threads.omp_set_num_threads(saved or fastconv._ext.threads.omp_num_procs())
 
 
 def backward_of(name, module, grad_out, x):

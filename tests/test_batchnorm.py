@@ -6,6 +6,7 @@ import pytest
 
 from fastconv import ops, reference
 from gradcheck import assert_gradient_close
+from thread_count import with_threads
 
 IMPLS = [ops, reference]
 IMPL_IDS = ["ops", "reference"]
@@ -242,7 +243,6 @@ def test_integer_inputs_are_converted(impl):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_same_bits_for_any_thread_count_on_a_larger_batch(dtype):
-    import fastconv
     rng = rng_for(15)
     x = rng.standard_normal((8, 7, 5, 6)).astype(dtype) + 3
     grad_out = rng.standard_normal(x.shape).astype(dtype)
@@ -254,15 +254,7 @@ def test_same_bits_for_any_thread_count_on_a_larger_batch(dtype):
                 *ops.batch_norm_backward(grad_out, x, mean, invstd, training=True),
                 *ops.batch_norm_backward(grad_out, x, mean, invstd, training=False))
 
-    saved = fastconv._threads._requested
-    try:
-        results = []
-        for n in (1, 2, 3):
-            fastconv.set_num_threads(n)
-            results.append(run())
-    finally:
-        fastconv._threads._requested = saved
-        fastconv._ext.threads.omp_set_num_threads(saved or fastconv._ext.threads.omp_num_procs())
+    results = [with_threads(n, run) for n in (1, 2, 3)]
     for other in results[1:]:
         assert all(a.tobytes() == b.tobytes() for a, b in zip(results[0], other))
 

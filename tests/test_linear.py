@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import fastconv
 from fastconv import ops, reference
 from gradcheck import assert_gradient_close
+from thread_count import with_threads
 
 RNG = np.random.default_rng(0)
 
@@ -13,14 +13,6 @@ def random(*shape):
     return RNG.uniform(-1.0, 1.0, size=shape)
 
 
-def with_threads(n, fn, *args):
-    saved = fastconv._threads._requested
-    fastconv.set_num_threads(n)
-    try:
-        return fn(*args)
-    finally:
-        fastconv._threads._requested = saved
-        fastconv._ext.threads.omp_set_num_threads(saved or fastconv._ext.threads.omp_num_procs())
 
 
 # (1) the reference's backward against finite differences

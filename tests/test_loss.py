@@ -4,10 +4,10 @@ import warnings
 import numpy as np
 import pytest
 
-import fastconv
 from fastconv import ops, reference
 from fastconv.ops.loss import MSE_CHUNK
 from gradcheck import assert_gradient_close
+from thread_count import with_threads
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -175,14 +175,6 @@ def test_mse_of_zero_dimensional_arrays():
     assert ops.mse_loss_backward(a, b).shape == ()
 
 
-def with_threads(n, fn, *args):
-    saved = fastconv._threads._requested
-    fastconv.set_num_threads(n)
-    try:
-        return fn(*args)
-    finally:
-        fastconv._threads._requested = saved
-        fastconv._ext.threads.omp_set_num_threads(saved or fastconv._ext.threads.omp_num_procs())
 
 
 def test_large_reductions_give_the_same_bits_for_any_thread_count():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import fastconv
 from op_table import all_cases, tolerance
 from strategies import DTYPES, LAYOUTS, with_layout
+from thread_count import with_threads
 
 CASES = all_cases()
 IDS = [case.name for case in CASES]
@@ -66,14 +66,6 @@ def test_matches_reference(case, data):
     assert_same_result(fast, ref, tol, exact=integer_valued and case.exact_on_integers)
 
 
-def with_threads(n, fn, *args, **kwargs):
-    saved = fastconv._threads._requested
-    fastconv.set_num_threads(n)
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        fastconv._threads._requested = saved
-        fastconv._ext.threads.omp_set_num_threads(saved or fastconv._ext.threads.omp_num_procs())
 
 
 def assert_bitwise_equal(a, b):

@@ -29,14 +29,5 @@ static inline void valid_outputs(int64_t offset, int64_t stride, int64_t in_size
     *end = hi;
 }
 
-#define real float
-#define FC_SUFFIX f32
-#include "conv_impl.h"
-#undef real
-#undef FC_SUFFIX
-
-#define real double
-#define FC_SUFFIX f64
-#include "conv_impl.h"
-#undef real
-#undef FC_SUFFIX
+#define FC_IMPL "conv_impl.h"
+#include "instantiate.h"

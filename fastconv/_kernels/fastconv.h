@@ -10,8 +10,9 @@
  *   - knows nothing of Python: the Cython bindings call it with the GIL released.
  *
  * Each kernel body is written once over the type `real` in a `<family>_impl.h`
- * file, and `<family>.c` includes that file twice to make the float (`_f32`)
- * and double (`_f64`) versions. FC_FN(name) spells the suffixed name.
+ * file; `<family>.c` defines FC_IMPL as that file's name and includes instantiate.h,
+ * which compiles it as float (`_f32`) and as double (`_f64`). FC_FN(name) spells the
+ * suffixed name.
  */
 #ifndef FASTCONV_H
 #define FASTCONV_H

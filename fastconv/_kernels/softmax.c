@@ -1,14 +1,5 @@
 #include "fastconv.h"
 #include "softmax.h"
 
-#define real float
-#define FC_SUFFIX f32
-#include "softmax_impl.h"
-#undef real
-#undef FC_SUFFIX
-
-#define real double
-#define FC_SUFFIX f64
-#include "softmax_impl.h"
-#undef real
-#undef FC_SUFFIX
+#define FC_IMPL "softmax_impl.h"
+#include "instantiate.h"
