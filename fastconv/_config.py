@@ -1,4 +1,5 @@
 """`show_config()`: what this build of fastconv is and what it runs on."""
+import os
 import platform
 import sys
 
@@ -8,6 +9,13 @@ from fastconv._ext import threads as _omp
 from fastconv._threads import get_num_threads
 
 CPU_FEATURES = ("sse2", "avx", "avx2", "fma", "avx512f")
+
+
+def available_processors():
+    """Processors this process may run on (its CPU affinity), as OpenMP counts them."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def config():
@@ -23,7 +31,7 @@ def config():
         "compile_flags": _omp.compile_flags(),
         "openmp": _omp.openmp_enabled(),
         "threads": get_num_threads(),
-        "processors": _omp.omp_num_procs(),
+        "processors": available_processors(),
         "cpu_features": [f for f in CPU_FEATURES if _omp.cpu_supports(f)],
         "kernel_isa": "generic C (compiler auto-vectorised)",
     }

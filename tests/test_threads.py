@@ -19,11 +19,19 @@ def restore_threads():
     omp.omp_set_num_threads(saved_default)
 
 
+@pytest.mark.skipif(not omp.openmp_enabled(), reason="serial build: always 1 thread")
 def test_set_then_get(restore_threads):
     fastconv.set_num_threads(1)
     assert fastconv.get_num_threads() == 1
     fastconv.set_num_threads(2)
     assert fastconv.get_num_threads() == 2
+
+
+def test_serial_build_uses_one_thread(restore_threads):
+    if omp.openmp_enabled():
+        pytest.skip("OpenMP build")
+    fastconv.set_num_threads(2)
+    assert fastconv.get_num_threads() == 1
 
 
 def test_request_caps_other_python_threads(restore_threads):

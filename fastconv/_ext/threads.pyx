@@ -5,7 +5,6 @@ cdef extern from "threads.h":
     int fc_openmp_enabled()
     int fc_omp_max_threads()
     void fc_omp_set_num_threads(int n)
-    int fc_omp_num_procs()
     int fc_cpu_supports(const char *feature)
 
 cdef extern from *:
@@ -27,10 +26,6 @@ def omp_max_threads():
 
 def omp_set_num_threads(int n):
     fc_omp_set_num_threads(n)
-
-
-def omp_num_procs():
-    return fc_omp_num_procs()
 
 
 def cpu_supports(str feature):

@@ -29,14 +29,6 @@ void fc_omp_set_num_threads(int n) {
 #endif
 }
 
-int fc_omp_num_procs(void) {
-#ifdef _OPENMP
-    return omp_get_num_procs();
-#else
-    return 1;
-#endif
-}
-
 int fc_cpu_supports(const char *feature) {
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
     /* __builtin_cpu_supports needs a literal, hence the table. */

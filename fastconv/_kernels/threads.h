@@ -8,7 +8,6 @@ int fc_openmp_enabled(void);
 int fc_omp_max_threads(void);
 /* Set that default for the calling thread; a no-op without OpenMP. */
 void fc_omp_set_num_threads(int n);
-int fc_omp_num_procs(void);
 /* 1 if the CPU reports the feature ("sse2", "avx", "avx2", "fma", "avx512f"), else 0. */
 int fc_cpu_supports(const char *feature);
 
