@@ -1,0 +1,8 @@
+#include "fastconv.h"
+#include "gemm.h"
+
+#define FC_IMPL "gemm_pack_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "gemm_naive_impl.h"
+#include "instantiate.h"
