@@ -87,6 +87,9 @@ class Optimizer:
         if hasattr(params, "data") and hasattr(params, "grad"):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"parameters or dicts, but got {type(params).__name__}")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters must be an ordered collection (a list), not a "
+                            "set: the order of a set changes between runs")
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
