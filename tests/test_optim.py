@@ -471,3 +471,19 @@ def test_base_class_is_exported_and_abstract():
 
     with pytest.raises(NotImplementedError):
         Plain(make_params([np.ones(2)]), {})
+
+
+def test_unhashable_parameters_work():
+    class ElementwiseEq(StandIn):       # like a Tensor whose == is elementwise
+        __hash__ = None
+
+        def __eq__(self, other):
+            return self.data == other
+
+    params = [ElementwiseEq(np.ones(2)), ElementwiseEq(np.ones(2))]
+    opt = Adam(params, lr=0.1)
+    for p in params:
+        p.grad = np.ones(2)
+    opt.step()
+    assert len(opt.state) == 2 and opt.state[params[1]]["step"] == 1
+    Adam([ElementwiseEq(np.ones(2)), ElementwiseEq(np.ones(2))]).load_state_dict(opt.state_dict())
