@@ -65,7 +65,7 @@ class SGD(Optimizer):
                 if g is grad:
                     g = np.multiply(buf, momentum, out=work)
                     g += grad
-                else:
+                else:           # work already holds g: one temporary for momentum * buf
                     work += momentum * buf
             else:
                 g = buf
