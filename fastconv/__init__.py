@@ -8,5 +8,6 @@ __version__ = "0.1.0"
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv._config import show_config
 from fastconv import ops, reference
+from fastconv import data
 
 __all__ = ["ops", "reference", "get_num_threads", "set_num_threads", "show_config", "__version__"]
