@@ -12,7 +12,7 @@ from fastconv.data.dataset import Dataset, TensorDataset, ImageDataset, Subset
 from fastconv.data.loader import DataLoader
 from fastconv.data.split import random_split, train_val_test_split, KFold, StratifiedKFold
 from fastconv.data.mnist import read_idx_images, read_idx_labels, load_mnist, MNIST, FashionMNIST
-from fastconv.data.cifar import read_cifar10_binary, read_cifar10_pickle, load_cifar10, CIFAR10, SafeUnpickler
+from fastconv.data.cifar import read_cifar10_binary, read_cifar10_pickle, load_cifar10, CIFAR10, SafeUnpickler, UnsafePickleError
 from fastconv.data.builtin import load_builtin_mnist, builtin_mnist_split
 from fastconv.data import transforms
 
@@ -20,6 +20,6 @@ __all__ = [
     "Dataset", "TensorDataset", "ImageDataset", "Subset", "DataLoader",
     "random_split", "train_val_test_split", "KFold", "StratifiedKFold",
     "read_idx_images", "read_idx_labels", "load_mnist", "MNIST", "FashionMNIST",
-    "read_cifar10_binary", "read_cifar10_pickle", "load_cifar10", "CIFAR10", "SafeUnpickler",
+    "read_cifar10_binary", "read_cifar10_pickle", "load_cifar10", "CIFAR10", "SafeUnpickler", "UnsafePickleError",
     "load_builtin_mnist", "builtin_mnist_split", "transforms",
 ]

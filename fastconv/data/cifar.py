@@ -19,7 +19,7 @@ import numpy as np
 from fastconv.data.dataset import ImageDataset
 
 __all__ = ["read_cifar10_binary", "read_cifar10_pickle", "load_cifar10", "CIFAR10", "SafeUnpickler",
-           "CIFAR10_CLASSES"]
+           "UnsafePickleError", "CIFAR10_CLASSES"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck")
@@ -46,7 +46,7 @@ def read_cifar10_binary(path):
 def _encode_latin1(text, encoding="utf-8", errors="strict"):
     # Protocol-2 pickles written by Python 3 rebuild bytes objects as _codecs.encode(str, "latin1").
     if encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"refusing _codecs.encode with encoding {encoding!r}")
+        raise UnsafePickleError(f"refusing _codecs.encode with encoding {encoding!r}")
     return text.encode("latin1", errors)
 
 
@@ -68,9 +68,14 @@ def _allowed_globals():
     return allowed
 
 
+class UnsafePickleError(pickle.UnpicklingError):
+    """A pickle named a global outside SafeUnpickler's allow-list (it may be an exploit)."""
+
+
 class SafeUnpickler(pickle.Unpickler):
     """An Unpickler that builds only plain containers, bytes/str/numbers and NumPy arrays;
-    any other global (os.system, builtins.eval, subclasses, ...) raises UnpicklingError."""
+    any other global (os.system, builtins.eval, subclasses, ...) raises UnsafePickleError,
+    a subclass of pickle.UnpicklingError."""
 
     def __init__(self, file, **kwargs):
         super().__init__(file, **kwargs)
@@ -80,7 +85,7 @@ class SafeUnpickler(pickle.Unpickler):
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise UnsafePickleError(
                 f"refusing to unpickle {module}.{name}: only NumPy arrays and plain containers are allowed"
             ) from None
 
@@ -96,9 +101,9 @@ def read_cifar10_pickle(path):
     with open(path, "rb") as f:
         try:
             batch = safe_pickle_load(f)
-        except pickle.UnpicklingError as exc:
-            raise pickle.UnpicklingError(f"{path}: {exc}") from None
-        except (EOFError, ValueError, TypeError, KeyError, IndexError) as exc:
+        except UnsafePickleError as exc:
+            raise UnsafePickleError(f"{path}: {exc}") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError) as exc:
             raise ValueError(f"{path}: not a readable pickle: {exc}") from None
     if not isinstance(batch, dict):
         raise ValueError(f"{path}: expected a dict, got {type(batch).__name__}")

@@ -22,18 +22,20 @@ def random_split(dataset, lengths, seed=None):
     lengths = list(lengths)
     if not lengths:
         raise ValueError("lengths must not be empty")
-    if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in lengths):
+    kinds = {"bad" if isinstance(v, bool) or not isinstance(v, numbers.Real)
+             else "int" if isinstance(v, numbers.Integral) else "fraction" for v in lengths}
+    if len(kinds) != 1 or "bad" in kinds:
+        raise TypeError(f"lengths must be all ints or all fractions, got {lengths}")
+    if kinds == {"int"}:
         counts = [int(v) for v in lengths]
         if any(c < 0 for c in counts):
             raise ValueError(f"lengths must be >= 0, got {counts}")
-    elif all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in lengths):
+    else:
         if any(not 0 <= f <= 1 for f in lengths) or not np.isclose(sum(lengths), 1.0):
             raise ValueError(f"fractional lengths must lie in [0, 1] and sum to 1, got {lengths}")
         counts = [int(np.floor(n * f)) for f in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
-    else:
-        raise TypeError(f"lengths must be all ints or all fractions, got {lengths}")
     if sum(counts) != n:
         raise ValueError(f"lengths sum to {sum(counts)} but the dataset has {n} samples")
     order = make_generator(seed).permutation(n)
