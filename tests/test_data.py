@@ -1,6 +1,7 @@
 """fastconv.data: datasets, DataLoader (batching, shuffling, prefetch), splits and k-fold."""
 import gc
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -402,7 +403,6 @@ def test_kfolds_match_scikit_learn():
         pairs = [(KFold(k), model_selection.KFold(k)),
                  (StratifiedKFold(k), model_selection.StratifiedKFold(k))]
         for ours, theirs in pairs:
-            import warnings
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 got = list(ours.split(x, y))
@@ -410,3 +410,34 @@ def test_kfolds_match_scikit_learn():
             for (tr, va), (tr2, va2) in zip(got, want, strict=True):
                 np.testing.assert_array_equal(tr, tr2)
                 np.testing.assert_array_equal(va, va2)
+
+
+def test_prefetch_alongside_openmp_kernels():
+    """The training loop runs OpenMP kernels while the prefetch thread builds batches."""
+    import fastconv
+    import fastconv.ops as F
+    from fastconv.data import builtin_mnist_split
+    train, _ = builtin_mnist_split()
+    weight = np.random.default_rng(0).standard_normal((4, 1, 3, 3)).astype(np.float32)
+    previous = fastconv.get_num_threads()
+    fastconv.set_num_threads(2)
+    try:
+        loader = DataLoader(train, batch_size=64, shuffle=True, seed=0, prefetch=2)
+        seen = 0
+        for epoch in range(2):
+            for xb, yb in loader:
+                assert F.conv2d(xb, weight).shape == (xb.shape[0], 4, 26, 26)
+                seen += len(yb)
+                if epoch == 1 and seen > 4500 + 640:
+                    break  # stop mid-epoch while the producer may be blocked on a full queue
+        assert seen > 4500
+    finally:
+        fastconv.set_num_threads(previous)
+
+
+@pytest.mark.filterwarnings("ignore:Length of split")
+def test_random_split_sizes_match_pytorch():
+    torch_data = pytest.importorskip("torch.utils.data")
+    for n, fractions in [(10, [0.25, 0.25, 0.5]), (11, [1 / 3] * 3), (7, [0.5, 0.5]), (5, [0.0, 1.0])]:
+        want = [len(p) for p in torch_data.random_split(range(n), fractions)]
+        assert [len(p) for p in random_split(TensorDataset(np.arange(n)), fractions, seed=0)] == want

@@ -83,6 +83,10 @@ def test_idx_header_promising_more_than_the_file_holds(tmp_path):
     path = write(tmp_path / "liar-images", header + bytes(784))
     with pytest.raises(ValueError, match=r"liar-images: file too short.*\(60000, 28, 28\)"):
         read_idx_images(path)
+    huge = (2051).to_bytes(4, "big") + b"\xff" * 12  # promises ~2**96 bytes: must not try to allocate them
+    for gz in (False, True):
+        with pytest.raises(ValueError, match="file too short"):
+            read_idx_images(write(tmp_path / f"huge-images-{gz}", huge + bytes(100), gz))
 
 
 @pytest.mark.parametrize("layout", ["flat", "raw", "dotted", "torchvision"])

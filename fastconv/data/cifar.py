@@ -29,11 +29,14 @@ RECORD_BYTES = 1 + 3 * 32 * 32
 def read_cifar10_binary(path):
     """(images uint8 (N, 3, 32, 32), labels uint8 (N,)) from one binary batch file."""
     path = os.fspath(path)
+    size = os.path.getsize(path)
+    if size == 0 or size % RECORD_BYTES:
+        raise ValueError(f"{path}: size {size} bytes is not a positive multiple of the "
+                         f"{RECORD_BYTES}-byte CIFAR-10 record")
     with open(path, "rb") as f:
         raw = f.read()
-    if len(raw) == 0 or len(raw) % RECORD_BYTES:
-        raise ValueError(f"{path}: size {len(raw)} bytes is not a positive multiple of the "
-                         f"{RECORD_BYTES}-byte CIFAR-10 record")
+    if len(raw) != size:
+        raise ValueError(f"{path}: read {len(raw)} bytes, expected {size} (file changed while reading?)")
     records = np.frombuffer(raw, dtype=np.uint8).reshape(-1, RECORD_BYTES)
     labels = records[:, 0].copy()
     if labels.max() > 9:

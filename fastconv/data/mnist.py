@@ -7,6 +7,7 @@ Files may be gzip-compressed (recognised by content, not by name). Headers are c
 strictly and the data must fill the file exactly; any mismatch is a ValueError naming the file.
 """
 import gzip
+import math
 import os
 import zlib
 
@@ -29,14 +30,25 @@ def _open(path):
     return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
+_CHUNK = 1 << 24
+
+
 def _read_exact(f, size, path, what):
+    # In chunks, so a corrupt header promising terabytes fails at the end of the actual data
+    # instead of allocating what it promised.
+    chunks, found = [], 0
     try:
-        data = f.read(size)
+        while found < size:
+            chunk = f.read(min(_CHUNK, size - found))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            found += len(chunk)
     except (OSError, EOFError, zlib.error) as exc:  # corrupt or truncated gzip stream
         raise ValueError(f"{path}: cannot read {what}: {exc}") from None
-    if len(data) != size:
-        raise ValueError(f"{path}: file too short: {what} needs {size} bytes, found {len(data)}")
-    return data
+    if found != size:
+        raise ValueError(f"{path}: file too short: {what} needs {size} bytes, found {found}")
+    return b"".join(chunks)
 
 
 def _read_idx(path, magic, ndim, kind):
@@ -45,18 +57,19 @@ def _read_idx(path, magic, ndim, kind):
         found = int.from_bytes(_read_exact(f, 4, path, "the magic number"), "big")
         if found != magic:
             raise ValueError(f"{path}: not an IDX {kind} file: magic number {found}, expected {magic}")
-        dims = np.frombuffer(_read_exact(f, 4 * ndim, path, "the header"), dtype=">u4").astype(np.int64)
-        size = int(np.prod(dims))
+        header = _read_exact(f, 4 * ndim, path, "the header")
+        dims = [int.from_bytes(header[4 * k:4 * k + 4], "big") for k in range(ndim)]
+        size = math.prod(dims)
         # Read exactly what the header promises, then insist nothing follows: a wrong header
         # is caught without decompressing more than the promised size.
-        data = _read_exact(f, size, path, f"{kind} data of shape {tuple(dims.tolist())}")
+        data = _read_exact(f, size, path, f"{kind} data of shape {tuple(dims)}")
         try:
             extra = f.read(1)
         except (OSError, EOFError, zlib.error) as exc:
             raise ValueError(f"{path}: corrupt data after the {kind}: {exc}") from None
         if extra:
-            raise ValueError(f"{path}: file is longer than its header says (shape {tuple(dims.tolist())})")
-    return np.frombuffer(data, dtype=np.uint8).reshape(tuple(dims.tolist())).copy()
+            raise ValueError(f"{path}: file is longer than its header says (shape {tuple(dims)})")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims).copy()
 
 
 def read_idx_images(path):
