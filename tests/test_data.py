@@ -6,8 +6,18 @@ import warnings
 import numpy as np
 import pytest
 
-from fastconv.data import (DataLoader, Dataset, ImageDataset, KFold, StratifiedKFold, Subset,
-                           TensorDataset, random_split, train_val_test_split, transforms)
+from fastconv.data import (
+    DataLoader,
+    Dataset,
+    ImageDataset,
+    KFold,
+    StratifiedKFold,
+    Subset,
+    TensorDataset,
+    random_split,
+    train_val_test_split,
+    transforms,
+)
 
 
 def images_and_labels(n=23, c=2, h=4, w=5):

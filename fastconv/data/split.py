@@ -1,5 +1,6 @@
 """Splitting a dataset: random_split (PyTorch's), train_val_test_split (optionally stratified),
 and KFold / StratifiedKFold (scikit-learn's fold assignment, index arrays out)."""
+import itertools
 import numbers
 import warnings
 
@@ -40,7 +41,7 @@ def random_split(dataset, lengths, seed=None):
         raise ValueError(f"lengths sum to {sum(counts)} but the dataset has {n} samples")
     order = make_generator(seed).permutation(n)
     bounds = np.cumsum([0] + counts)
-    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [Subset(dataset, order[a:b]) for a, b in itertools.pairwise(bounds)]
 
 
 def _part_size(value, n, name):
@@ -52,7 +53,7 @@ def _part_size(value, n, name):
         return int(value)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} as a fraction must lie in [0, 1), got {value}")
-    return int(round(n * value))
+    return round(n * value)
 
 
 def _allocate(total, quotas, capacity):
