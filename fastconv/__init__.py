@@ -8,6 +8,6 @@ __version__ = "0.1.0"
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv._config import show_config
 from fastconv import ops, reference
-from fastconv import optim
+from fastconv import data, optim
 
-__all__ = ["ops", "reference", "get_num_threads", "set_num_threads", "show_config", "__version__"]
+__all__ = ["ops", "reference", "data", "optim", "get_num_threads", "set_num_threads", "show_config", "__version__"]
