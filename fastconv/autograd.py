@@ -94,9 +94,13 @@ class Function:
     """
 
     def __init__(self):
-        self.inputs = ()
+        # One edge per positional input: the Function that produced it, the leaf Tensor
+        # itself, or None when no gradient flows there. Edges hold no intermediate arrays,
+        # so an activation nobody saved for backward is freed as soon as it is dropped.
+        self.edges = ()
         self.needs_input_grad = ()
         self.saved_tensors = ()
+        self.hooks = {}           # hooks registered on this Function's output tensor
         self._released = False
 
     def save_for_backward(self, *arrays):
@@ -115,15 +119,19 @@ class Function:
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         out = Tensor(np.asarray(ctx.forward(*arrays, **kwargs)))
         if _mode.enabled and any(ctx.needs_input_grad):
-            ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+            ctx.edges = tuple((a if a._node is None else a._node) if need else None
+                              for a, need in zip(args, ctx.needs_input_grad))
+            ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
             out._node = ctx
             out._requires_grad = True
         return out
 
+    _KEPT = ("edges", "needs_input_grad", "hooks", "out_shape", "out_dtype")
+
     def _release(self):
+        """Drop everything forward saved (the graph stays walkable, not differentiable)."""
+        self.__dict__ = {k: v for k, v in self.__dict__.items() if k in self._KEPT}
         self.saved_tensors = ()
-        self.__dict__ = {k: v for k, v in self.__dict__.items()
-                         if k in ("inputs", "needs_input_grad", "saved_tensors")}
         self._released = True
 
 
@@ -132,8 +140,10 @@ class Tensor:
     `.requires_grad`, `.grad` (None or an ndarray shaped like data), and for results of
     recorded operations the Function that made them."""
 
-    # NumPy defers `ndarray + Tensor` to Tensor.__radd__ instead of broadcasting over it.
-    __array_priority__ = 1000
+    # NumPy operators and ufuncs defer to Tensor: `ndarray * Tensor` and `np.float32(2) * Tensor`
+    # call Tensor.__rmul__ (and stay recorded) instead of silently returning an ndarray.
+    __array_ufunc__ = None
+    __hash__ = object.__hash__   # identity, although == compares elementwise
 
     def __init__(self, data, requires_grad=False):
         if isinstance(data, Tensor):
@@ -181,7 +191,7 @@ class Tensor:
         value replaces the gradient. Returns a handle whose remove() unregisters it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
-        return _add_hook(self._hooks, fn)
+        return _add_hook(self._hooks if self._node is None else self._node.hooks, fn)
 
     def detach(self):
         """A new leaf Tensor sharing this data, cut from the graph."""
@@ -291,6 +301,28 @@ class Tensor:
             raise TypeError("only a number exponent is supported (tensor ** number)")
         return Pow.apply(self, exponent=exponent)
 
+    def _compare(self, other, op):
+        """Elementwise comparison: a bool Tensor, never recorded."""
+        return Tensor(op(self.data, other.data if isinstance(other, Tensor) else other))
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
     def __getitem__(self, index):
         if isinstance(index, Tensor):
             index = index.data
@@ -354,61 +386,74 @@ class Tensor:
 
 
 def _run_backward(root, grad, retain_graph):
-    order = _topological_order(root)
-    grads = {id(root): grad}
-    for tensor in reversed(order):   # every consumer before the tensors it consumed
-        g = grads.pop(id(tensor), None)
+    if root._node is None:
+        _accumulate(root, grad)
+        return
+    nodes = _topological_order(root._node)
+    grads = {id(root._node): grad}
+    leaves = {}                       # id -> leaf, in the order gradients reach them
+    for node in reversed(nodes):      # every Function before the ones that made its inputs
+        g = grads.pop(id(node), None)
         if g is None:
             continue
-        for hook in list(tensor._hooks.values()):
+        for hook in list(node.hooks.values()):
             replaced = hook(g)
             if replaced is not None:
-                g = _as_grad(replaced, tensor, "a hook")
-        node = tensor._node
-        if node is None:
-            tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
-            continue
+                g = _as_grad(replaced, node.out_shape, node.out_dtype, "a hook")
         if node._released:
             raise RuntimeError("trying to backward through the graph a second time; pass "
                                "retain_graph=True to the first backward() to keep it")
         input_grads = node.backward(g)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)
-        for inp, ig in zip(node.inputs, input_grads):
-            if inp is None or ig is None or not inp.requires_grad:
+        for edge, ig in zip(node.edges, input_grads):
+            if edge is None or ig is None:
                 continue
-            ig = _as_grad(ig, inp, type(node).__name__)
-            key = id(inp)
+            if isinstance(edge, Tensor):
+                ig = _as_grad(ig, edge.shape, edge.dtype, type(node).__name__)
+                leaves[id(edge)] = edge
+            else:
+                ig = _as_grad(ig, edge.out_shape, edge.out_dtype, type(node).__name__)
+            key = id(edge)
             grads[key] = ig if key not in grads else grads[key] + ig
         if not retain_graph:
             node._release()
+    for key, leaf in leaves.items():  # each leaf's hooks see its summed gradient once
+        _accumulate(leaf, grads.pop(key))
+
+
+def _accumulate(leaf, grad):
+    for hook in list(leaf._hooks.values()):
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = _as_grad(replaced, leaf.shape, leaf.dtype, "a hook")
+    leaf.grad = grad.copy() if leaf.grad is None else leaf.grad + grad
 
 
 def _topological_order(root):
-    """Tensors reachable from root through requires-grad inputs, each after its inputs."""
+    """Functions reachable from root, each after the Functions that made its inputs."""
     order, visited, stack = [], set(), [(root, False)]
     while stack:
-        tensor, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(tensor)
+            order.append(node)
             continue
-        if id(tensor) in visited:
+        if id(node) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor._node is not None:
-            for inp in tensor._node.inputs:
-                if inp is not None and inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
+        visited.add(id(node))
+        stack.append((node, True))
+        for edge in node.edges:
+            if isinstance(edge, Function) and id(edge) not in visited:
+                stack.append((edge, False))
     return order
 
 
-def _as_grad(grad, tensor, source):
+def _as_grad(grad, shape, dtype, source):
     grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
-    if grad.shape != tensor.shape:
+    if grad.shape != shape:
         raise RuntimeError(f"{source} returned a gradient of shape {grad.shape} for a "
-                           f"tensor of shape {tensor.shape}")
-    return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
+                           f"tensor of shape {shape}")
+    return grad if grad.dtype == dtype else grad.astype(dtype)
 
 
 # ---- elementwise glue ----------------------------------------------------------------------

@@ -93,6 +93,24 @@ def test_ndarray_on_the_left_gives_a_tensor():
     np.testing.assert_array_equal(x.grad, [1.0, 2.0])
 
 
+def test_numpy_scalars_on_the_left_stay_recorded():
+    x = Tensor(np.ones(2, np.float32), requires_grad=True)
+    y = np.float32(3) * x + np.float64(1)
+    assert isinstance(y, Tensor) and y.requires_grad
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, 3.0)
+    np.testing.assert_array_equal(np.asarray(y), [4.0, 4.0])
+
+
+def test_comparisons_give_bool_tensors_for_accuracy():
+    logits = Tensor(np.array([[0.1, 2.0], [3.0, -1.0], [0.0, 1.0]]), requires_grad=True)
+    correct = logits.argmax(axis=1) == np.array([1, 0, 0])
+    assert correct.dtype == np.bool_ and not correct.requires_grad
+    assert correct.sum().item() == 2
+    assert ((logits > 0.5).data == [[False, True], [True, False], [False, True]]).all()
+    assert {logits: 1}[logits] == 1      # still hashable by identity
+
+
 def test_data_is_shared_not_copied():
     a = np.zeros(3)
     t = Tensor(a)
@@ -199,6 +217,19 @@ def test_manual_seed_repeats_the_shared_generator():
     np.testing.assert_array_equal(b, fastconv.random.generator().random(2))
     with pytest.raises(ValueError, match="seed"):
         fastconv.manual_seed(-1)
+
+
+def test_the_graph_keeps_only_what_backward_saved():
+    import weakref
+    from fastconv.nn import functional as F
+    x = Tensor(np.ones(4), requires_grad=True)
+    t = x + 1.0                      # Add saves nothing; ReLU keeps only its output
+    y = F.relu(t)
+    freed = weakref.ref(t.data)
+    del t
+    assert freed() is None
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, 1.0)
 
 
 def test_deep_chain_does_not_recurse():
