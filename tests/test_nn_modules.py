@@ -423,3 +423,30 @@ def _overfit():
         for p in model.parameters():
             p.data -= 0.1 * p.grad
     assert first > 1.0 and loss.item() < 0.05, (step, loss.item())
+
+
+@pytest.mark.parametrize("module, fn, shape", [
+    (nn.ReLU(), F.relu, (2, 3)), (nn.LeakyReLU(0.2), lambda x: F.leaky_relu(x, 0.2), (2, 3)),
+    (nn.Sigmoid(), F.sigmoid, (2, 3)), (nn.Tanh(), F.tanh, (2, 3)),
+    (nn.Softmax(dim=1), lambda x: F.softmax(x, 1), (2, 3)),
+    (nn.LogSoftmax(dim=1), lambda x: F.log_softmax(x, 1), (2, 3)),
+    (nn.Identity(), lambda x: x, (2, 3)), (nn.Flatten(), lambda x: x.reshape(2, -1), (2, 3, 2)),
+    (nn.MaxPool2d(2), lambda x: F.max_pool2d(x, 2), (1, 2, 4, 4)),
+    (nn.AvgPool2d(3, 1, 1), lambda x: F.avg_pool2d(x, 3, 1, 1), (1, 2, 4, 4)),
+    (nn.AdaptiveAvgPool2d((1, 2)), lambda x: F.adaptive_avg_pool2d(x, (1, 2)), (1, 2, 4, 4)),
+])
+def test_parameterless_modules_equal_their_functions(module, fn, shape):
+    x = Tensor(rng.standard_normal(shape))
+    np.testing.assert_array_equal(module(x).data, fn(x).data)
+
+
+def test_conv1d_and_losses_as_modules():
+    conv = nn.Conv1d(2, 3, 3, padding=1).double()
+    x = Tensor(rng.standard_normal((2, 2, 5)))
+    np.testing.assert_array_equal(conv(x).data, F.conv1d(x, conv.weight, conv.bias, padding=1).data)
+    a, b = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
+    assert nn.MSELoss()(Tensor(a), Tensor(b)).item() == pytest.approx(((a - b) ** 2).mean())
+    assert nn.MSELoss("sum")(Tensor(a), Tensor(b)).item() == pytest.approx(((a - b) ** 2).sum())
+    logits = rng.standard_normal((4, 3))
+    loss = nn.CrossEntropyLoss(reduction="none")(Tensor(logits), np.array([0, 1, 2, 0]))
+    assert loss.shape == (4,)
