@@ -1,5 +1,4 @@
 """model.summary(input_shape): the per-layer table and its totals."""
-import numpy as np
 import pytest
 
 from fastconv import nn
