@@ -3,7 +3,6 @@ draws from fastconv's one shared generator (fastconv.manual_seed makes them repe
 Values are drawn in float64 and stored in the tensor's dtype."""
 import math
 
-
 from fastconv.autograd import Tensor
 from fastconv.random import generator
 
