@@ -2,12 +2,17 @@
 
     import fastconv.ops as F          # ndarray in, ndarray out; every op has its *_backward
     import fastconv.reference as R    # the same API as slow, obvious loops (the specification)
+    import fastconv.nn as nn          # Tensor-based layers with autograd, as torch.nn
 """
 __version__ = "0.1.0"
 
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv._config import show_config
 from fastconv import ops, reference
-from fastconv import data, optim
+from fastconv.autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, stack
+from fastconv.random import manual_seed
+from fastconv import data, nn, optim
 
-__all__ = ["ops", "reference", "data", "optim", "get_num_threads", "set_num_threads", "show_config", "__version__"]
+__all__ = ["ops", "reference", "get_num_threads", "set_num_threads", "show_config", "__version__",
+           "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "cat", "stack", "manual_seed",
+           "nn", "optim", "data"]
