@@ -24,6 +24,7 @@
 #ifndef FASTCONV_GEMM_H
 #define FASTCONV_GEMM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A packer. `source` is the packer's own description of the operand. It must write
@@ -106,6 +107,16 @@ void fc_pack_rows_f64(double *restrict dst, const void *matrix,
                       int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R);
 void fc_pack_cols_f64(double *restrict dst, const void *matrix,
                       int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R);
+
+/* A per-thread scratch buffer for kernels built on the engine (e.g. a convolution's
+ * per-thread im2col rows): at least `bytes` bytes, 64-byte aligned, owned by the calling
+ * thread and reused by its later calls with the same slot (grown when a call needs more,
+ * never shrunk or freed, so a hot loop pays no allocation). Slots 0 .. FC_WORKSPACE_SLOTS-1
+ * are independent buffers for the caller; the engine's own packing buffers are separate,
+ * so a buffer stays valid across fc_gemm calls made by the same thread. Contents are not
+ * preserved when the buffer grows. Returns NULL only when memory runs out. */
+enum { FC_WORKSPACE_SLOTS = 4 };
+void *fc_workspace(int slot, size_t bytes);
 
 /* The micro-kernel family in use: "avx512", "avx2" or "generic". Chosen on first use from
  * what the CPU reports, or forced by FASTCONV_ISA=avx512|avx2|generic (a variant the CPU
