@@ -6,3 +6,7 @@
 
 #define FC_IMPL "gemm_naive_impl.h"
 #include "instantiate.h"
+
+#include "gemm_kernels.h"
+#define FC_IMPL "gemm_driver_impl.h"
+#include "instantiate.h"
