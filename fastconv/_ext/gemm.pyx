@@ -21,6 +21,7 @@ cdef extern from "gemm.h" nogil:
         int relu
         fc_store_f32 store
         const void *store_context
+        const float *col_bias
     ctypedef struct fc_epilogue_f64:
         double *c
         int64_t ldc
@@ -29,6 +30,7 @@ cdef extern from "gemm.h" nogil:
         int relu
         fc_store_f64 store
         const void *store_context
+        const double *col_bias
     ctypedef struct fc_matrix_f32:
         const float *data
         int64_t row_stride, col_stride
@@ -97,6 +99,7 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
          const floating[:, :] a,           # IN  (M, K), any strides (in whole elements)
          const floating[:, :] b,           # IN  (K, N), any strides (in whole elements)
          const floating[::1] row_bias,     # IN  (M,), or None
+         const floating[::1] col_bias,     # IN  (N,), or None
          bint accumulate=False, bint relu=False, bint store_transposed=False,
          bint naive=False, int num_threads=1):
     """c = a @ b per gemm.h's epilogue, by the engine (or its naive twin when `naive`)."""
@@ -105,6 +108,7 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
     cdef const floating *a_data = NULL
     cdef const floating *b_data = NULL
     cdef const floating *bias = NULL
+    cdef const floating *cbias = NULL
     cdef fc_matrix_f32 a32, b32
     cdef fc_matrix_f64 a64, b64
     cdef fc_epilogue_f32 ep32
@@ -118,13 +122,16 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
         b_data = &b[0, 0]
     if row_bias is not None:
         bias = &row_bias[0]
+    if col_bias is not None:
+        cbias = &col_bias[0]
     if floating is float:
         a32 = fc_matrix_f32(a_data, a.strides[0] // item, a.strides[1] // item)
         b32 = fc_matrix_f32(b_data, b.strides[0] // item, b.strides[1] // item)
-        ep32 = fc_epilogue_f32(&c[0, 0], c.strides[0] // item, accumulate, bias, relu, NULL, NULL)
+        ep32 = fc_epilogue_f32(&c[0, 0], c.strides[0] // item, accumulate, bias, relu,
+                               NULL, NULL, cbias)
         if store_transposed:
             t32 = transposed_f32(&c[0, 0], c.strides[0] // item)
-            ep32 = fc_epilogue_f32(NULL, 0, 0, NULL, 0, store_transposed_f32, &t32)
+            ep32 = fc_epilogue_f32(NULL, 0, 0, NULL, 0, store_transposed_f32, &t32, NULL)
         with nogil:
             if naive:
                 fc_gemm_naive_f32(M, N, K, fc_pack_rows_f32, &a32, fc_pack_cols_f32, &b32, &ep32)
@@ -134,10 +141,11 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
     else:
         a64 = fc_matrix_f64(a_data, a.strides[0] // item, a.strides[1] // item)
         b64 = fc_matrix_f64(b_data, b.strides[0] // item, b.strides[1] // item)
-        ep64 = fc_epilogue_f64(&c[0, 0], c.strides[0] // item, accumulate, bias, relu, NULL, NULL)
+        ep64 = fc_epilogue_f64(&c[0, 0], c.strides[0] // item, accumulate, bias, relu,
+                               NULL, NULL, cbias)
         if store_transposed:
             t64 = transposed_f64(&c[0, 0], c.strides[0] // item)
-            ep64 = fc_epilogue_f64(NULL, 0, 0, NULL, 0, store_transposed_f64, &t64)
+            ep64 = fc_epilogue_f64(NULL, 0, 0, NULL, 0, store_transposed_f64, &t64, NULL)
         with nogil:
             if naive:
                 fc_gemm_naive_f64(M, N, K, fc_pack_rows_f64, &a64, fc_pack_cols_f64, &b64, &ep64)
