@@ -59,6 +59,25 @@ cdef extern from "gemm.h" nogil:
     int fc_gemm_isa_forced_refused()
 
 
+cdef extern from "gemm_kernels.h" nogil:
+    ctypedef struct fc_gemm_config_f32:
+        int64_t MR, NR, MC, KC, NC
+    ctypedef struct fc_gemm_config_f64:
+        int64_t MR, NR, MC, KC, NC
+    const fc_gemm_config_f32 *fc_gemm_config_get_f32()
+    const fc_gemm_config_f64 *fc_gemm_config_get_f64()
+
+
+def blocking(str dtype):
+    """(MR, NR, MC, KC, NC) of the micro-kernel in use for "float32" or "float64", so tests
+    can pick sizes that cross every block edge."""
+    if dtype == "float32":
+        c32 = fc_gemm_config_get_f32()[0]
+        return c32.MR, c32.NR, c32.MC, c32.KC, c32.NC
+    c64 = fc_gemm_config_get_f64()[0]
+    return c64.MR, c64.NR, c64.MC, c64.KC, c64.NC
+
+
 def isa():
     """The micro-kernel family in use: "avx512", "avx2" or "generic"."""
     return fc_gemm_isa().decode()
@@ -95,7 +114,8 @@ cdef void store_transposed_f64(const void *context, const double *tile, int64_t 
             out.data[(j0 + j) * out.ld + i0 + i] += tile[i * ld_tile + j]
 
 
-def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or (N, M) with store_transposed
+def gemm(floating[:, :] c,                # OUT (M, N), columns adjacent, rows at any stride;
+                                          #     (N, M) with store_transposed
          const floating[:, :] a,           # IN  (M, K), any strides (in whole elements)
          const floating[:, :] b,           # IN  (K, N), any strides (in whole elements)
          const floating[::1] row_bias,     # IN  (M,), or None
@@ -117,6 +137,8 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
     cdef transposed_f64 t64
     if M == 0 or N == 0:
         return
+    if c.shape[1] > 1 and c.strides[1] != item:
+        raise ValueError("c's columns must be adjacent in memory")
     if K:
         a_data = &a[0, 0]
         b_data = &b[0, 0]
