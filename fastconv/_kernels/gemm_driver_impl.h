@@ -17,7 +17,8 @@
  *   A block  MR * ceil(min(MC, rows) / MR) * min(KC, K)     values
  *   B panel  NR * ceil(min(NC, cols) / NR) * min(KC, K)     values
  *   one MR x NR tile
- * which is at most (MC + NC) * KC + MR * NR values: 2.4 MiB a thread for float on AVX-512.
+ * which is at most (MC + NC) * KC + MR * NR values: 4.4 MiB a thread for float on AVX-512
+ * (the arena rounds big buffers up to whole 2 MiB pages).
  */
 #include <stdlib.h>
 
@@ -55,7 +56,10 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
 {
     const int64_t MR = cfg->MR, NR = cfg->NR;
     const int64_t rows = i_end - i_begin, cols = j_end - j_begin;
-    const int64_t KC = cfg->KC < K ? cfg->KC : K;
+    /* K in equal blocks of at most cfg->KC (576 = 2 x 288, not 512 + 64): the split
+     * depends on K and the ISA only, never on threads, so the sums stay the same. */
+    const int64_t k_blocks = (K + cfg->KC - 1) / cfg->KC;
+    const int64_t KC = (K + k_blocks - 1) / k_blocks;
     const int64_t MC = cfg->MC < rows ? cfg->MC : (rows + MR - 1) / MR * MR;
     const int64_t NC = cfg->NC < cols ? cfg->NC : (cols + NR - 1) / NR * NR;
     real *a_pack = fc_arena(FC_ARENA_A, (size_t)(MC * KC) * sizeof(real));
