@@ -85,12 +85,57 @@ FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restr
     }
 }
 
+/* pack_transposed for float (gemm_kernels.h): 16 steps at a time, the 14 lines (and two
+ * zero lines) are loaded as a 16 x 16 block, transposed in registers, and each step's 14
+ * values stored with a masked store. Steps past `depth` are never loaded or stored. */
+FC_AVX512 static void pack_transposed_avx512_f32(float *restrict dst, const float *restrict src,
+                                                 int64_t line_stride, int64_t depth)
+{
+    const __mmask16 line_mask = (__mmask16)((1u << F32_MR) - 1);
+    for (int64_t k = 0; k < depth; k += 16) {
+        const int64_t steps = depth - k < 16 ? depth - k : 16;
+        const __mmask16 step_mask = (__mmask16)((1u << steps) - 1);
+        __m512 r[16], t[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++)
+            r[i] = i < F32_MR ? _mm512_maskz_loadu_ps(step_mask, src + i * line_stride + k)
+                              : _mm512_setzero_ps();
+        /* 16 x 16 transpose: interleave 32-bit, then 64-bit, then 128-bit lanes twice */
+#pragma GCC unroll 8
+        for (int i = 0; i < 16; i += 2) {
+            t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+            t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < 16; i += 4) {
+            r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+            r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+            r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+            r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+        }
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            t[j] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0x88);
+            t[j + 4] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0xdd);
+            t[j + 8] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0x88);
+            t[j + 12] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0xdd);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+            r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+        }
+        for (int64_t s = 0; s < steps; s++)
+            _mm512_mask_storeu_ps(dst + (k + s) * F32_MR, line_mask, r[s]);
+    }
+}
+
 /* Sapphire Rapids: L1d 48 KiB, L2 2 MiB per core. The A block (MC x KC, 336 KiB) stays in
  * L2 while the B slivers (KC x NR, 64 KiB) stream through it from the L3-resident panel;
  * a deep KC (measured: 512 beats 256 by a few percent) halves the passes over C. */
 const fc_gemm_config_f32 fc_gemm_avx512_f32 = {
     .MR = F32_MR, .NR = F32_NR, .MC = 12 * F32_MR, .KC = 512, .NC = 64 * F32_NR,
-    .kernel = kernel_avx512_f32_14x32,
+    .kernel = kernel_avx512_f32_14x32, .pack_transposed = pack_transposed_avx512_f32,
 };
 const fc_gemm_config_f64 fc_gemm_avx512_f64 = {
     .MR = F64_MR, .NR = F64_NR, .MC = 6 * F64_MR, .KC = 512, .NC = 64 * F64_NR,

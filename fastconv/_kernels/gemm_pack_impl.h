@@ -16,6 +16,13 @@ static void FC_FN(pack_sliver)(real *restrict dst, const real *restrict src,
                 dst[k * R + r] = src[k * step_stride + r];
         return;
     }
+    if (step_stride == 1 && width == R) {
+        const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
+        if (cfg->pack_transposed && R == cfg->MR) {
+            cfg->pack_transposed(dst, src, line_stride, depth);
+            return;
+        }
+    }
     /* a gather; k outer keeps the `width` source lines open in L1 together */
     for (int64_t k = 0; k < depth; k++)
         for (int64_t r = 0; r < width; r++)
