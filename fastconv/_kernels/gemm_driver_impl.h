@@ -85,18 +85,21 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                         const int64_t m = MR < mc - ir ? MR : mc - ir;
                         const real *a_sliver = a_pack + ir * kc;
                         const int64_t i0 = ic + ir, j0 = jc + jr;
-                        if (ep->store) {
-                            cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
-                            ep->store(ep->store_context, tile, NR, i0, j0, m, n);
-                            continue;
-                        }
-                        real *c = ep->c + i0 * ep->ldc + j0;
-                        if (m == MR && n == NR) {
+                        real *c = ep->store ? NULL : ep->c + i0 * ep->ldc + j0;
+                        if (!ep->store && m == MR && n == NR) {
                             cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
                         } else {
-                            /* An edge tile: the kernel fills a whole tile, C takes its part,
-                             * added exactly as the kernel adds (c + P). */
-                            cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
+                            /* The product into the tile buffer: for a custom store, or
+                             * for an edge tile, which C takes its part of, added exactly
+                             * as the kernel adds (c + P). */
+                            if (m < MR && cfg->kernel_partial)
+                                cfg->kernel_partial(kc, a_sliver, b_sliver, tile, NR, 0, m);
+                            else
+                                cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
+                            if (ep->store) {
+                                ep->store(ep->store_context, tile, NR, i0, j0, m, n);
+                                continue;
+                            }
                             for (int64_t i = 0; i < m; i++)
                                 for (int64_t j = 0; j < n; j++)
                                     c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + j]

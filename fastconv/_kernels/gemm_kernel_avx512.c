@@ -16,14 +16,15 @@
 
 enum { F32_MR = 14, F32_NR = 32, F64_MR = 14, F64_NR = 16 };
 
-/* P (14 x 32 floats) = A sliver (depth x 14) times B sliver (depth x 32); c = [c +] P. */
-FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restrict a,
-                                              const float *restrict b, float *restrict c,
-                                              int64_t ldc, int add)
+/* The first `rows` rows (a constant once inlined) of P = A sliver (depth x 14) times
+ * B sliver (depth x 32); c = [c +] P. */
+FC_AVX512 static inline __attribute__((always_inline)) void
+tile_avx512_f32(int64_t depth, const float *restrict a, const float *restrict b,
+                float *restrict c, int64_t ldc, int add, const int rows)
 {
     __m512 left[F32_MR], right[F32_MR];
 #pragma GCC unroll 14
-    for (int i = 0; i < F32_MR; i++) {
+    for (int i = 0; i < rows; i++) {
         /* C's rows are far apart and likely out of cache: ask early, use at the end */
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
@@ -33,14 +34,14 @@ FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restri
         const __m512 b_left = _mm512_load_ps(b + k * F32_NR);
         const __m512 b_right = _mm512_load_ps(b + k * F32_NR + 16);
 #pragma GCC unroll 14
-        for (int i = 0; i < F32_MR; i++) {
+        for (int i = 0; i < rows; i++) {
             const __m512 a_i = _mm512_set1_ps(a[k * F32_MR + i]);
             left[i] = _mm512_fmadd_ps(a_i, b_left, left[i]);
             right[i] = _mm512_fmadd_ps(a_i, b_right, right[i]);
         }
     }
 #pragma GCC unroll 14
-    for (int i = 0; i < F32_MR; i++) {
+    for (int i = 0; i < rows; i++) {
         float *row = c + i * ldc;
         if (add) {
             left[i] = _mm512_add_ps(_mm512_loadu_ps(row), left[i]);
@@ -51,14 +52,15 @@ FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restri
     }
 }
 
-/* P (14 x 16 doubles) = A sliver (depth x 14) times B sliver (depth x 16); c = [c +] P. */
-FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restrict a,
-                                              const double *restrict b, double *restrict c,
-                                              int64_t ldc, int add)
+/* The first `rows` rows (a constant once inlined) of P = A sliver (depth x 14) times
+ * B sliver (depth x 16); c = [c +] P. */
+FC_AVX512 static inline __attribute__((always_inline)) void
+tile_avx512_f64(int64_t depth, const double *restrict a, const double *restrict b,
+                double *restrict c, int64_t ldc, int add, const int rows)
 {
     __m512d left[F64_MR], right[F64_MR];
 #pragma GCC unroll 14
-    for (int i = 0; i < F64_MR; i++) {
+    for (int i = 0; i < rows; i++) {
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 8), _MM_HINT_T0);
         left[i] = right[i] = _mm512_setzero_pd();
@@ -67,14 +69,14 @@ FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restr
         const __m512d b_left = _mm512_load_pd(b + k * F64_NR);
         const __m512d b_right = _mm512_load_pd(b + k * F64_NR + 8);
 #pragma GCC unroll 14
-        for (int i = 0; i < F64_MR; i++) {
+        for (int i = 0; i < rows; i++) {
             const __m512d a_i = _mm512_set1_pd(a[k * F64_MR + i]);
             left[i] = _mm512_fmadd_pd(a_i, b_left, left[i]);
             right[i] = _mm512_fmadd_pd(a_i, b_right, right[i]);
         }
     }
 #pragma GCC unroll 14
-    for (int i = 0; i < F64_MR; i++) {
+    for (int i = 0; i < rows; i++) {
         double *row = c + i * ldc;
         if (add) {
             left[i] = _mm512_add_pd(_mm512_loadu_pd(row), left[i]);
@@ -83,6 +85,47 @@ FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restr
         _mm512_storeu_pd(row, left[i]);
         _mm512_storeu_pd(row + 8, right[i]);
     }
+}
+
+/* The micro-kernels (14 rows), and their partial versions for an edge sliver of `rows`
+ * < 14 real rows: 4 or 8 rows cost 4 or 8 rows of FMAs, not 14; each element's sum is
+ * the same chain as in the full kernel, so edge tiles keep the same bits. */
+FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restrict a,
+                                              const float *restrict b, float *restrict c,
+                                              int64_t ldc, int add)
+{
+    tile_avx512_f32(depth, a, b, c, ldc, add, F32_MR);
+}
+
+FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *restrict a,
+                                                const float *restrict b, float *restrict c,
+                                                int64_t ldc, int add, int64_t rows)
+{
+    if (rows <= 4)
+        tile_avx512_f32(depth, a, b, c, ldc, add, 4);
+    else if (rows <= 8)
+        tile_avx512_f32(depth, a, b, c, ldc, add, 8);
+    else
+        tile_avx512_f32(depth, a, b, c, ldc, add, F32_MR);
+}
+
+FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restrict a,
+                                              const double *restrict b, double *restrict c,
+                                              int64_t ldc, int add)
+{
+    tile_avx512_f64(depth, a, b, c, ldc, add, F64_MR);
+}
+
+FC_AVX512 static void kernel_avx512_f64_partial(int64_t depth, const double *restrict a,
+                                                const double *restrict b, double *restrict c,
+                                                int64_t ldc, int add, int64_t rows)
+{
+    if (rows <= 4)
+        tile_avx512_f64(depth, a, b, c, ldc, add, 4);
+    else if (rows <= 8)
+        tile_avx512_f64(depth, a, b, c, ldc, add, 8);
+    else
+        tile_avx512_f64(depth, a, b, c, ldc, add, F64_MR);
 }
 
 /* pack_transposed for float (gemm_kernels.h): 16 steps at a time, the 14 lines (and two
@@ -135,10 +178,11 @@ FC_AVX512 static void pack_transposed_avx512_f32(float *restrict dst, const floa
  * a deep KC (measured: 512 beats 256 by a few percent) halves the passes over C. */
 const fc_gemm_config_f32 fc_gemm_avx512_f32 = {
     .MR = F32_MR, .NR = F32_NR, .MC = 12 * F32_MR, .KC = 512, .NC = 64 * F32_NR,
-    .kernel = kernel_avx512_f32_14x32, .pack_transposed = pack_transposed_avx512_f32,
+    .kernel = kernel_avx512_f32_14x32, .kernel_partial = kernel_avx512_f32_partial,
+    .pack_transposed = pack_transposed_avx512_f32,
 };
 const fc_gemm_config_f64 fc_gemm_avx512_f64 = {
     .MR = F64_MR, .NR = F64_NR, .MC = 6 * F64_MR, .KC = 512, .NC = 64 * F64_NR,
-    .kernel = kernel_avx512_f64_14x16,
+    .kernel = kernel_avx512_f64_14x16, .kernel_partial = kernel_avx512_f64_partial,
 };
 #endif
