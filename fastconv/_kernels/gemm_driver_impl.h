@@ -17,8 +17,7 @@
  *   A block  MR * ceil(min(MC, rows) / MR) * min(KC, K)     values
  *   B panel  NR * ceil(min(NC, cols) / NR) * min(KC, K)     values
  *   one MR x NR tile
- * which is at most (MC + NC) * KC + MR * NR values: 4.4 MiB a thread for float on AVX-512
- * (the arena rounds big buffers up to whole 2 MiB pages).
+ * which is at most (MC + NC) * KC + MR * NR values (see gemm.c for the figures).
  */
 #include <stdlib.h>
 
@@ -117,22 +116,30 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
 }
 
 /* How many parts to cut M and N into for `threads` threads: the grid whose busiest thread
- * has the fewest micro-tiles; among equals, fewer threads, then more parts along N (each
- * thread then packs B, the larger panel, only for its own columns). */
-static void FC_FN(gemm_grid)(int64_t slivers_m, int64_t slivers_n, int threads,
+ * has the least work, counting its multiply-adds (32 a cycle with AVX-512) and its packing
+ * (about 2 values a cycle): each thread packs A for all of its rows once per NC-wide panel
+ * of its columns, and B for its columns once. Among equals, fewer threads, then more parts
+ * along N. Only the time depends on this choice, never the result. */
+static void FC_FN(gemm_grid)(const FC_FN(fc_gemm_config) *cfg, int64_t slivers_m,
+                             int64_t slivers_n, int64_t K, int threads,
                              int *parts_m, int *parts_n)
 {
-    int64_t best_load = -1;
+    double best_cost = -1;
     *parts_m = *parts_n = 1;
     for (int pm = 1; pm <= threads; pm++)
         for (int pn = 1; pm * pn <= threads; pn++) {
             if (pm > slivers_m || pn > slivers_n)
                 continue;
-            const int64_t load = ((slivers_m + pm - 1) / pm) * ((slivers_n + pn - 1) / pn);
+            const int64_t rows = (slivers_m + pm - 1) / pm * cfg->MR;
+            const int64_t cols = (slivers_n + pn - 1) / pn * cfg->NR;
+            const int64_t panels = (cols + cfg->NC - 1) / cfg->NC;
+            const double cost = ((double)rows * (double)cols / 32 + (double)(rows * panels + cols) / 2)
+                                * (double)K;
             const int used = pm * pn, best_used = *parts_m * *parts_n;
-            if (best_load < 0 || load < best_load ||
-                (load == best_load && (used < best_used || (used == best_used && pn > *parts_n)))) {
-                best_load = load;
+            if (best_cost < 0 || cost < best_cost * 0.999 ||
+                (cost <= best_cost * 1.001 &&
+                 (used < best_used || (used == best_used && pn > *parts_n)))) {
+                best_cost = cost;
                 *parts_m = pm;
                 *parts_n = pn;
             }
@@ -163,8 +170,9 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
     const int64_t slivers_n = (N + cfg->NR - 1) / cfg->NR;
     int parts_m = 1, parts_n = 1;
 #ifdef _OPENMP
-    if (num_threads > 1)
-        FC_FN(gemm_grid)(slivers_m, slivers_n, num_threads, &parts_m, &parts_n);
+    /* below ~100k multiply-adds (a microsecond), waking a second thread costs more */
+    if (num_threads > 1 && (double)M * (double)N * (double)K >= 131072)
+        FC_FN(gemm_grid)(cfg, slivers_m, slivers_n, K, num_threads, &parts_m, &parts_n);
 #else
     (void)num_threads;
 #endif
