@@ -115,6 +115,7 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
     }
 }
 
+#ifdef _OPENMP
 /* How many parts to cut M and N into for `threads` threads: the grid whose busiest thread
  * has the least work, counting its multiply-adds (32 a cycle with AVX-512) and its packing
  * (about 2 values a cycle): each thread packs A for all of its rows once per NC-wide panel
@@ -145,6 +146,7 @@ static void FC_FN(gemm_grid)(const FC_FN(fc_gemm_config) *cfg, int64_t slivers_m
             }
         }
 }
+#endif
 
 void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
                     FC_FN(fc_pack) pack_a, const void *a_source,
@@ -166,34 +168,33 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
         return;
     }
     const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
-    const int64_t slivers_m = (M + cfg->MR - 1) / cfg->MR;
-    const int64_t slivers_n = (N + cfg->NR - 1) / cfg->NR;
-    int parts_m = 1, parts_n = 1;
 #ifdef _OPENMP
     /* below ~100k multiply-adds (a microsecond), waking a second thread costs more */
-    if (num_threads > 1 && (double)M * (double)N * (double)K >= 131072)
+    if (num_threads > 1 && (double)M * (double)N * (double)K >= 131072) {
+        const int64_t slivers_m = (M + cfg->MR - 1) / cfg->MR;
+        const int64_t slivers_n = (N + cfg->NR - 1) / cfg->NR;
+        int parts_m, parts_n;
         FC_FN(gemm_grid)(cfg, slivers_m, slivers_n, K, num_threads, &parts_m, &parts_n);
+        if (parts_m * parts_n > 1) {
+            #pragma omp parallel num_threads(parts_m * parts_n)
+            {
+                /* Rectangles dealt round-robin: all get done even if the runtime gives
+                 * fewer threads than asked (as inside another parallel region). */
+                for (int r = omp_get_thread_num(); r < parts_m * parts_n; r += omp_get_num_threads()) {
+                    const int pm = r / parts_n, pn = r % parts_n;
+                    const int64_t i_begin = slivers_m * pm / parts_m * cfg->MR;
+                    const int64_t i_end = pm + 1 == parts_m ? M : slivers_m * (pm + 1) / parts_m * cfg->MR;
+                    const int64_t j_begin = slivers_n * pn / parts_n * cfg->NR;
+                    const int64_t j_end = pn + 1 == parts_n ? N : slivers_n * (pn + 1) / parts_n * cfg->NR;
+                    FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
+                                          pack_a, a_source, pack_b, b_source, epilogue);
+                }
+            }
+            return;
+        }
+    }
 #else
     (void)num_threads;
 #endif
-    if (parts_m * parts_n == 1) {
-        FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
-        return;
-    }
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(parts_m * parts_n)
-    {
-        /* Rectangles dealt round-robin: all get done even if the runtime gives fewer
-         * threads than asked (as inside another parallel region). */
-        for (int r = omp_get_thread_num(); r < parts_m * parts_n; r += omp_get_num_threads()) {
-            const int pm = r / parts_n, pn = r % parts_n;
-            const int64_t i_begin = slivers_m * pm / parts_m * cfg->MR;
-            const int64_t i_end = pm + 1 == parts_m ? M : slivers_m * (pm + 1) / parts_m * cfg->MR;
-            const int64_t j_begin = slivers_n * pn / parts_n * cfg->NR;
-            const int64_t j_end = pn + 1 == parts_n ? N : slivers_n * (pn + 1) / parts_n * cfg->NR;
-            FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
-                                  pack_a, a_source, pack_b, b_source, epilogue);
-        }
-    }
-#endif
+    FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
 }
