@@ -24,6 +24,7 @@
 #ifndef FASTCONV_GEMM_H
 #define FASTCONV_GEMM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* A packer. `source` is the packer's own description of the operand. It must write
@@ -46,8 +47,11 @@ typedef void (*fc_store_f64)(const void *context, const double *tile, int64_t ld
                              int64_t i0, int64_t j0, int64_t m, int64_t n);
 
 /* What happens to the product. With store == NULL: C[i * ldc + j] = (accumulate ? C : 0)
- * + sum_k A[i][k] B[k][j] + (row_bias ? row_bias[i] : 0), then max(0, .) if relu.
- * With store != NULL: c, ldc, row_bias and relu must be 0/NULL (see fc_store_*). */
+ * + sum_k A[i][k] B[k][j] + (row_bias ? row_bias[i] : 0) + (col_bias ? col_bias[j] : 0),
+ * then max(0, .) if relu (NaN stays NaN).
+ * With store != NULL: c, ldc, row_bias, col_bias and relu must be 0/NULL (see fc_store_*).
+ * col_bias came last, so initialisers written before it (positional or designated) still
+ * compile and leave it NULL; code that fills the struct field by field must zero it. */
 typedef struct {
     float *c;
     int64_t ldc;
@@ -56,6 +60,7 @@ typedef struct {
     int relu;
     fc_store_f32 store;
     const void *store_context;
+    const float *col_bias;
 } fc_epilogue_f32;
 
 typedef struct {
@@ -66,6 +71,7 @@ typedef struct {
     int relu;
     fc_store_f64 store;
     const void *store_context;
+    const double *col_bias;
 } fc_epilogue_f64;
 
 /* The engine: C = A * B per the epilogue, with packed panels, ISA-specific micro-kernel,
@@ -106,6 +112,16 @@ void fc_pack_rows_f64(double *restrict dst, const void *matrix,
                       int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R);
 void fc_pack_cols_f64(double *restrict dst, const void *matrix,
                       int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R);
+
+/* A per-thread scratch buffer for kernels built on the engine (e.g. a convolution's
+ * per-thread im2col rows): at least `bytes` bytes, 64-byte aligned, owned by the calling
+ * thread and reused by its later calls with the same slot (grown when a call needs more,
+ * never shrunk or freed, so a hot loop pays no allocation). Slots 0 .. FC_WORKSPACE_SLOTS-1
+ * are independent buffers for the caller; the engine's own packing buffers are separate,
+ * so a buffer stays valid across fc_gemm calls made by the same thread. Contents are not
+ * preserved when the buffer grows. Returns NULL only when memory runs out. */
+enum { FC_WORKSPACE_SLOTS = 4 };
+void *fc_workspace(int slot, size_t bytes);
 
 /* The micro-kernel family in use: "avx512", "avx2" or "generic". Chosen on first use from
  * what the CPU reports, or forced by FASTCONV_ISA=avx512|avx2|generic (a variant the CPU

@@ -1,0 +1,200 @@
+/* The GEMM engine's driver over `real` (contract: gemm.h), in the Goto/BLIS loop order:
+ *
+ *   for each NC-wide panel of C's columns              (jc)
+ *     for each KC-deep block of k, in increasing k      (pc)  pack B panel (KC x NC)
+ *       for each MC-tall block of C's rows              (ic)  pack A block (MC x KC)
+ *         for each NR-wide B sliver                     (jr)  stays in L1 ...
+ *           for each MR-tall A sliver                   (ir)  ... while these stream by
+ *             micro-kernel: the MR x NR tile's product over this KC block
+ *
+ * Threads own rectangles of C (a grid of whole micro-tiles, chosen from the shape) and run
+ * the loops above over their own rectangle with their own packing buffers, so no thread
+ * waits for another and no element is written by two threads. Every element's value is a
+ * function of its k blocks alone (KC is fixed per ISA), so the bits never depend on the
+ * thread count or on where the rectangle boundaries fall.
+ *
+ * Extra memory (per thread, from its arena, kept across calls and never freed per call):
+ *   A block  MR * ceil(min(MC, rows) / MR) * min(KC, K)     values
+ *   B panel  NR * ceil(min(NC, cols) / NR) * min(KC, K)     values
+ *   one MR x NR tile
+ * which is at most (MC + NC) * KC + MR * NR values (see gemm.c for the figures).
+ */
+#include <stdlib.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* After the last k block: c (m x n, row stride ldc) += row_bias (per row), += col_bias
+ * (per column), then ReLU, which keeps NaN as ops.relu does. */
+static void FC_FN(gemm_finish)(real *restrict c, int64_t ldc, int64_t m, int64_t n,
+                               const real *restrict row_bias, const real *restrict col_bias,
+                               int relu)
+{
+    for (int64_t i = 0; i < m; i++) {
+        real *restrict row = c + i * ldc;
+        if (row_bias)
+            for (int64_t j = 0; j < n; j++)
+                row[j] += row_bias[i];
+        if (col_bias)
+            for (int64_t j = 0; j < n; j++)
+                row[j] += col_bias[j];
+        if (relu)
+            for (int64_t j = 0; j < n; j++)
+                row[j] = row[j] > 0 || row[j] != row[j] ? row[j] : 0;
+    }
+}
+
+/* C[i_begin:i_end, j_begin:j_end] per the epilogue, by one thread. */
+static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
+                                  int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end,
+                                  int64_t K,
+                                  FC_FN(fc_pack) pack_a, const void *a_source,
+                                  FC_FN(fc_pack) pack_b, const void *b_source,
+                                  const FC_FN(fc_epilogue) *ep)
+{
+    const int64_t MR = cfg->MR, NR = cfg->NR;
+    const int64_t rows = i_end - i_begin, cols = j_end - j_begin;
+    /* K in equal blocks of at most cfg->KC (576 = 2 x 288, not 512 + 64): the split
+     * depends on K and the ISA only, never on threads, so the sums stay the same. */
+    const int64_t k_blocks = (K + cfg->KC - 1) / cfg->KC;
+    const int64_t KC = (K + k_blocks - 1) / k_blocks;
+    const int64_t MC = cfg->MC < rows ? cfg->MC : (rows + MR - 1) / MR * MR;
+    const int64_t NC = cfg->NC < cols ? cfg->NC : (cols + NR - 1) / NR * NR;
+    real *a_pack = fc_arena(FC_ARENA_A, (size_t)(MC * KC) * sizeof(real));
+    real *b_pack = fc_arena(FC_ARENA_B, (size_t)(NC * KC) * sizeof(real));
+    real *tile = fc_arena(FC_ARENA_TILE, (size_t)(MR * NR) * sizeof(real));
+    if (!a_pack || !b_pack || !tile)
+        abort();  /* a few MiB could not be had: nothing sensible is left to do in C */
+
+    for (int64_t jc = j_begin; jc < j_end; jc += NC) {
+        const int64_t nc = NC < j_end - jc ? NC : j_end - jc;
+        for (int64_t pc = 0; pc < K; pc += KC) {
+            const int64_t kc = KC < K - pc ? KC : K - pc;
+            const int add = pc > 0 || ep->accumulate;
+            const int last = pc + kc == K;
+            pack_b(b_pack, b_source, jc, nc, pc, kc, NR);
+            for (int64_t ic = i_begin; ic < i_end; ic += MC) {
+                const int64_t mc = MC < i_end - ic ? MC : i_end - ic;
+                pack_a(a_pack, a_source, ic, mc, pc, kc, MR);
+                for (int64_t jr = 0; jr < nc; jr += NR) {
+                    const int64_t n = NR < nc - jr ? NR : nc - jr;
+                    const real *b_sliver = b_pack + jr * kc;
+                    for (int64_t ir = 0; ir < mc; ir += MR) {
+                        const int64_t m = MR < mc - ir ? MR : mc - ir;
+                        const real *a_sliver = a_pack + ir * kc;
+                        const int64_t i0 = ic + ir, j0 = jc + jr;
+                        real *c = ep->store ? NULL : ep->c + i0 * ep->ldc + j0;
+                        if (!ep->store && m == MR && n == NR) {
+                            cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
+                        } else {
+                            /* The product into the tile buffer: for a custom store, or
+                             * for an edge tile, which C takes its part of, added exactly
+                             * as the kernel adds (c + P). */
+                            if (m < MR && cfg->kernel_partial)
+                                cfg->kernel_partial(kc, a_sliver, b_sliver, tile, NR, 0, m);
+                            else
+                                cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
+                            if (ep->store) {
+                                ep->store(ep->store_context, tile, NR, i0, j0, m, n);
+                                continue;
+                            }
+                            for (int64_t i = 0; i < m; i++)
+                                for (int64_t j = 0; j < n; j++)
+                                    c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + j]
+                                                             : tile[i * NR + j];
+                        }
+                        if (last && (ep->row_bias || ep->col_bias || ep->relu))
+                            FC_FN(gemm_finish)(c, ep->ldc, m, n,
+                                               ep->row_bias ? ep->row_bias + i0 : NULL,
+                                               ep->col_bias ? ep->col_bias + j0 : NULL, ep->relu);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#ifdef _OPENMP
+/* How many parts to cut M and N into for `threads` threads: the grid whose busiest thread
+ * has the least work, counting its multiply-adds (32 a cycle with AVX-512) and its packing
+ * (about 2 values a cycle): each thread packs A for all of its rows once per NC-wide panel
+ * of its columns, and B for its columns once. Among equals, fewer threads, then more parts
+ * along N. Only the time depends on this choice, never the result. */
+static void FC_FN(gemm_grid)(const FC_FN(fc_gemm_config) *cfg, int64_t slivers_m,
+                             int64_t slivers_n, int64_t K, int threads,
+                             int *parts_m, int *parts_n)
+{
+    double best_cost = -1;
+    *parts_m = *parts_n = 1;
+    for (int pm = 1; pm <= threads; pm++)
+        for (int pn = 1; pm * pn <= threads; pn++) {
+            if (pm > slivers_m || pn > slivers_n)
+                continue;
+            const int64_t rows = (slivers_m + pm - 1) / pm * cfg->MR;
+            const int64_t cols = (slivers_n + pn - 1) / pn * cfg->NR;
+            const int64_t panels = (cols + cfg->NC - 1) / cfg->NC;
+            const double cost = ((double)rows * (double)cols / 32 + (double)(rows * panels + cols) / 2)
+                                * (double)K;
+            const int used = pm * pn, best_used = *parts_m * *parts_n;
+            if (best_cost < 0 || cost < best_cost * 0.999 ||
+                (cost <= best_cost * 1.001 &&
+                 (used < best_used || (used == best_used && pn > *parts_n)))) {
+                best_cost = cost;
+                *parts_m = pm;
+                *parts_n = pn;
+            }
+        }
+}
+#endif
+
+void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
+                    FC_FN(fc_pack) pack_a, const void *a_source,
+                    FC_FN(fc_pack) pack_b, const void *b_source,
+                    const FC_FN(fc_epilogue) *epilogue, int num_threads)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0) {
+        /* An empty sum: a custom store adds nothing; C keeps or drops its values. */
+        if (epilogue->store)
+            return;
+        for (int64_t i = 0; i < M; i++)
+            if (!epilogue->accumulate)
+                for (int64_t j = 0; j < N; j++)
+                    epilogue->c[i * epilogue->ldc + j] = 0;
+        FC_FN(gemm_finish)(epilogue->c, epilogue->ldc, M, N, epilogue->row_bias,
+                           epilogue->col_bias, epilogue->relu);
+        return;
+    }
+    const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
+#ifdef _OPENMP
+    /* below ~100k multiply-adds (a microsecond), waking a second thread costs more */
+    if (num_threads > 1 && (double)M * (double)N * (double)K >= 131072) {
+        const int64_t slivers_m = (M + cfg->MR - 1) / cfg->MR;
+        const int64_t slivers_n = (N + cfg->NR - 1) / cfg->NR;
+        int parts_m, parts_n;
+        FC_FN(gemm_grid)(cfg, slivers_m, slivers_n, K, num_threads, &parts_m, &parts_n);
+        if (parts_m * parts_n > 1) {
+            #pragma omp parallel num_threads(parts_m * parts_n)
+            {
+                /* Rectangles dealt round-robin: all get done even if the runtime gives
+                 * fewer threads than asked (as inside another parallel region). */
+                for (int r = omp_get_thread_num(); r < parts_m * parts_n; r += omp_get_num_threads()) {
+                    const int pm = r / parts_n, pn = r % parts_n;
+                    const int64_t i_begin = slivers_m * pm / parts_m * cfg->MR;
+                    const int64_t i_end = pm + 1 == parts_m ? M : slivers_m * (pm + 1) / parts_m * cfg->MR;
+                    const int64_t j_begin = slivers_n * pn / parts_n * cfg->NR;
+                    const int64_t j_end = pn + 1 == parts_n ? N : slivers_n * (pn + 1) / parts_n * cfg->NR;
+                    FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
+                                          pack_a, a_source, pack_b, b_source, epilogue);
+                }
+            }
+            return;
+        }
+    }
+#else
+    (void)num_threads;
+#endif
+    FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
+}

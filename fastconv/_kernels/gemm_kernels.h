@@ -1,0 +1,79 @@
+/* Inside the GEMM engine: the micro-kernel contract, the block sizes of each ISA, and the
+ * dispatcher that picks them. Not for other kernels (they use gemm.h).
+ *
+ * Micro-kernel contract (one per ISA and precision; BLIS calls it the "gemm ukernel"):
+ *
+ *     void kernel(int64_t depth, const real *a, const real *b, real *c, int64_t ldc, int add)
+ *
+ * computes the MR x NR tile  P[i][j] = sum over k = 0 .. depth-1, in increasing k, of
+ * a[k * MR + i] * b[k * NR + j]  (one multiply-add per k, accumulated from 0; fused on
+ * the SIMD kernels), then writes c[i * ldc + j] = P[i][j], or c[i * ldc + j] + P[i][j]
+ * when `add` is nonzero.
+ *   a: one packed A sliver, depth x MR (gemm.h's layout), 64-byte aligned  IN
+ *   b: one packed B sliver, depth x NR, 64-byte aligned                    IN
+ *   c: MR rows of NR values, row i at c + i * ldc, any alignment           IN/OUT
+ * It may assume depth >= 1 and that every entry of both slivers is a number to multiply
+ * (padding rows and columns are zero); it must not read c when add is 0, nor touch
+ * anything outside the tile. The rounding is the same for every (i, j) of the tile and for
+ * every tile: one chain of multiply-adds from 0 in increasing k, then one add into c. That
+ * is what makes edge tiles and thread splits agree bit for bit. (ISAs may differ: the
+ * portable kernel rounds the product and the sum separately.)
+ */
+#ifndef FASTCONV_GEMM_KERNELS_H
+#define FASTCONV_GEMM_KERNELS_H
+
+#include <stdint.h>
+#include "gemm.h"
+
+typedef void (*fc_kernel_f32)(int64_t depth, const float *a, const float *b,
+                              float *c, int64_t ldc, int add);
+typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
+                              double *c, int64_t ldc, int add);
+
+/* One micro-kernel and the cache blocking around it. MC is a multiple of MR, NC of NR;
+ * KC is the deepest k block (K is cut into equal blocks no deeper). The packed A block
+ * (MC x KC) is meant to stay in L2 while the B slivers (KC x NR) pass over it, the packed
+ * B panel (KC x NC) in L3.
+ * kernel_partial, optional (NULL: `kernel`): the kernel for an edge sliver whose rows
+ * at and past `rows` (< MR) are padding; it computes at least the first `rows` rows of
+ * the tile (exactly as `kernel` would) and may leave the others unwritten.
+ * pack_transposed, optional (NULL: the portable packer does it): packs one full A sliver
+ * of MR lines, line i at src + i * line_stride with its depth values adjacent (a row-major
+ * A), as dst[k * MR + i]. That is a transpose, the one packing case plain C does slowly. */
+typedef struct {
+    int64_t MR, NR, MC, KC, NC;
+    fc_kernel_f32 kernel;
+    void (*kernel_partial)(int64_t depth, const float *a, const float *b, float *c, int64_t ldc,
+                           int add, int64_t rows);
+    void (*pack_transposed)(float *restrict dst, const float *restrict src,
+                            int64_t line_stride, int64_t depth);
+} fc_gemm_config_f32;
+
+typedef struct {
+    int64_t MR, NR, MC, KC, NC;
+    fc_kernel_f64 kernel;
+    void (*kernel_partial)(int64_t depth, const double *a, const double *b, double *c, int64_t ldc,
+                           int add, int64_t rows);
+    void (*pack_transposed)(double *restrict dst, const double *restrict src,
+                            int64_t line_stride, int64_t depth);
+} fc_gemm_config_f64;
+
+extern const fc_gemm_config_f32 fc_gemm_generic_f32;
+extern const fc_gemm_config_f64 fc_gemm_generic_f64;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FC_GEMM_X86 1
+extern const fc_gemm_config_f32 fc_gemm_avx2_f32;
+extern const fc_gemm_config_f64 fc_gemm_avx2_f64;
+extern const fc_gemm_config_f32 fc_gemm_avx512_f32;
+extern const fc_gemm_config_f64 fc_gemm_avx512_f64;
+#endif
+
+/* The configuration of the ISA in use (chosen once, see fc_gemm_isa in gemm.h). */
+const fc_gemm_config_f32 *fc_gemm_config_get_f32(void);
+const fc_gemm_config_f64 *fc_gemm_config_get_f64(void);
+
+/* The engine's own per-thread packing buffers (slots beside fc_workspace's). */
+enum { FC_ARENA_A = FC_WORKSPACE_SLOTS, FC_ARENA_B, FC_ARENA_TILE, FC_ARENA_SLOTS };
+void *fc_arena(int slot, size_t bytes);
+
+#endif
