@@ -164,7 +164,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     if args.use_batch_stats:
         if x3 is None:
             mean, invstd = np.full(C, np.nan), np.full(C, np.nan)
-        else:  # statistics, invstd = 1 / sqrt(var + eps) and y in one fused kernel
+        else:  # statistics, invstd = 1 / sqrt(var + eps) and y in one kernel call
             mean, var, invstd = np.empty(C), np.empty(C), np.empty(C)
             _bn.batch_norm_train_forward(y.reshape(N, C, S), mean, var, invstd, x3, weight,
                                          bias, args.eps, get_num_threads())
@@ -240,7 +240,7 @@ def batch_norm_backward(grad_out, x, save_mean, save_invstd, weight=None, traini
     weight = np.ones(C, dtype) if args.weight is None else contiguous(args.weight, dtype)
     sum_dy, sum_dy_xhat = np.empty(C), np.empty(C)
     threads = get_num_threads()
-    if args.training:  # the sums and grad_x in one fused kernel
+    if args.training:  # the sums and grad_x in one kernel call
         _bn.batch_norm_backward_train(grad_x.reshape(N, C, S), sum_dy, sum_dy_xhat, dy3, x3,
                                       mean, invstd, weight, threads)
     else:
