@@ -86,4 +86,6 @@ def print_summary(suite, threads, rows, limits):
     if fractions:
         ceiling = "FMA limit" if rows[0]["unit"] == "GFLOP" else "copy bandwidth"
         parts.append(f"median {100 * float(np.median(fractions)):.0f}% of {ceiling}")
+    if any(f > 1 for f in fractions):
+        print("  (above 100% of copy bandwidth: that op's data fit in cache, the 256 MiB copy's do not)")
     print(f"  SUMMARY {suite} {threads}T: " + ("; ".join(parts) or "no ratios"), flush=True)

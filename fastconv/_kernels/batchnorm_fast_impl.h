@@ -39,18 +39,19 @@ static inline bn_lanes bn_zero_lanes(void)
 }
 
 /* The sum of the lanes, pairwise (a fixed order). */
-static inline double bn_fold_lanes(bn_lanes lanes)
+static inline double bn_fold_lanes(const bn_lanes *lanes)
 {
     double v[BN_LANES];
-    memcpy(v, &lanes, sizeof v);
+    memcpy(v, lanes, sizeof v);
     for (int width = BN_LANES / 2; width > 0; width /= 2)
         for (int k = 0; k < width; k++) v[k] += v[k + width];
     return v[0];
 }
 #endif
 
-/* BN_LANES consecutive values of p, converted to double. */
-static inline bn_lanes FC_FN(bn_load)(const real *p)
+/* BN_LANES consecutive values of p, converted to double. (`sizeof(real)` is a constant:
+ * each instantiation keeps only its own branch.) */
+FC_ALWAYS_INLINE bn_lanes FC_FN(bn_load)(const real *p)
 {
     bn_lanes out;
 #ifdef BN_VECTOR_EXTENSIONS
@@ -68,7 +69,7 @@ static inline bn_lanes FC_FN(bn_load)(const real *p)
 }
 
 /* sum += d, square += d * d for d = block - shift, lane by lane. */
-static inline void FC_FN(bn_stats_step)(bn_lanes *sum, bn_lanes *square, const real *block,
+FC_ALWAYS_INLINE void FC_FN(bn_stats_step)(bn_lanes *sum, bn_lanes *square, const real *block,
                                         double shift)
 {
     bn_lanes value = FC_FN(bn_load)(block);
@@ -86,7 +87,7 @@ static inline void FC_FN(bn_stats_step)(bn_lanes *sum, bn_lanes *square, const r
 }
 
 /* dy_sum += dy, dy_xhat_sum += dy * (x - m) * is, lane by lane. */
-static inline void FC_FN(bn_backward_step)(bn_lanes *dy_sum, bn_lanes *dy_xhat_sum,
+FC_ALWAYS_INLINE void FC_FN(bn_backward_step)(bn_lanes *dy_sum, bn_lanes *dy_xhat_sum,
                                            const real *dy_block, const real *x_block,
                                            double m, double is)
 {
@@ -124,8 +125,8 @@ static void FC_FN(bn_channel_stats)(double *mean, double *var, const real *restr
         }
     }
     const double count = (double)(N * S);
-    const double mean_d = bn_fold_lanes(sum) / count;
-    const double var_d = bn_fold_lanes(square) / count - mean_d * mean_d;
+    const double mean_d = bn_fold_lanes(&sum) / count;
+    const double var_d = bn_fold_lanes(&square) / count - mean_d * mean_d;
     *mean = shift + mean_d;
     *var = var_d > 0.0 ? var_d : 0.0;
 }
@@ -163,8 +164,8 @@ static void FC_FN(bn_channel_backward_sums)(double *sum_dy, double *sum_dy_xhat,
             FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_tail, x_tail, m, is);
         }
     }
-    *sum_dy = bn_fold_lanes(dy_sum);
-    *sum_dy_xhat = bn_fold_lanes(dy_xhat_sum);
+    *sum_dy = bn_fold_lanes(&dy_sum);
+    *sum_dy_xhat = bn_fold_lanes(&dy_xhat_sum);
 }
 
 /* One plane of the training-mode grad_x: scale * (dy - mean_dy - xhat * mean_dy_xhat). */
