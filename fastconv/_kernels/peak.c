@@ -119,6 +119,7 @@ double fma_peak_run(int double_precision, int64_t iterations, int num_threads, c
     double (*kernel)(int64_t) = pick(double_precision, isa, &flops_per_iteration);
     volatile double sink = 0;
     int threads_run = 0;
+    (void)num_threads; /* unused when built without OpenMP */
     #pragma omp parallel num_threads(num_threads) reduction(+:threads_run)
     {
         sink = kernel(iterations);  /* a store the compiler must keep, so the loop stays */
