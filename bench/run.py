@@ -1,9 +1,16 @@
-"""Convolution speed, fastconv beside PyTorch (when installed) and a NumPy im2col baseline,
-measured alternately in one process; medians and ratios.
+"""fastconv's speed beside PyTorch (when installed) and plain NumPy, measured alternately
+in one process: medians, rates, fractions of the machine's limits measured in the same
+run, and ratios (peer time / fastconv time: above 1, fastconv is faster).
 
-    python bench/run.py [--threads 1,2] [--quick] [--json FILE]
+    python bench/run.py [--suite gemm,conv,pool,bn] [--threads 1,2] [--quick] [--json FILE]
 
-The shapes are those of ../shared/PERF.md (N, C, H, W, K, R, stride, pad).
+Suites (bench/suites/): gemm (ops.matmul vs NumPy @ and torch.mm), conv (forward,
+backward-data, backward-weight), pool and bn (memory-bound: GB/s and % of copy bandwidth).
+Shapes are those of PERF.md. --quick: a few shapes, 3 repeats, under a minute.
+
+NumPy's BLAS is slowed by OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some of the
+project's machines set; OpenBLAS reads them when NumPy is imported, so this script
+re-executes itself without them (--keep-openblas-env to measure with them).
 """
 import argparse
 import json
@@ -12,126 +19,107 @@ import platform
 import sys
 import time
 
-import numpy as np
+OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+def _reexec_without_openblas_overrides(argv):
+    if "--keep-openblas-env" in argv or not any(v in os.environ for v in OPENBLAS_VARIABLES):
+        return
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARIABLES}
+    env["FASTCONV_BENCH_UNSET"] = ",".join(v for v in OPENBLAS_VARIABLES if v in os.environ)
+    os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + argv, env)
+
+
+if __name__ == "__main__":
+    _reexec_without_openblas_overrides(sys.argv[1:])
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))  # the work tree's fastconv, when not installed
+
+import numpy as np  # noqa: E402
+
 import fastconv  # noqa: E402
-from fastconv import ops  # noqa: E402
-from numpy_baseline import conv2d_im2col  # noqa: E402
+import peak  # noqa: E402
+import report  # noqa: E402
+from suites import bn, conv, gemm, pool  # noqa: E402
+from timing import threads as limit_threads, torch  # noqa: E402
 
-try:
-    import torch
-except ImportError:
-    torch = None
-try:
-    import threadpoolctl
-except ImportError:
-    threadpoolctl = None
-
-SHAPES = [
-    ("CIFAR stem", 64, 3, 32, 32, 64, 3, 1, 1),
-    ("64->64 3x3 32x32", 64, 64, 32, 32, 64, 3, 1, 1),
-    ("128->128 3x3 16x16", 64, 128, 16, 16, 128, 3, 1, 1),
-    ("256->256 3x3 8x8", 64, 256, 8, 8, 256, 3, 1, 1),
-    ("512->512 3x3 4x4", 64, 512, 4, 4, 512, 3, 1, 1),
-    ("64->128 3x3 s2", 64, 64, 32, 32, 128, 3, 2, 1),
-    ("64->128 1x1 s2", 64, 64, 32, 32, 128, 1, 2, 0),
-    ("ImageNet stem 7x7 s2", 8, 3, 224, 224, 64, 7, 2, 3),
-    ("64->64 3x3 56x56", 8, 64, 56, 56, 64, 3, 1, 1),
-    ("simple CNN conv1", 64, 1, 28, 28, 32, 3, 1, 0),
-    ("simple CNN conv2", 64, 32, 13, 13, 64, 3, 1, 0),
-    ("batch-1 inference", 1, 64, 56, 56, 64, 3, 1, 1),
-]
-QUICK = ("CIFAR stem", "simple CNN conv1", "simple CNN conv2", "batch-1 inference")
+SUITES = {"gemm": gemm, "conv": conv, "pool": pool, "bn": bn}
 
 
-def median_seconds(fns, repeats):
-    """Time each function `repeats` times, alternating between them; medians in seconds."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
-    return [float(np.median(t)) for t in times]
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suite", default="gemm,conv,pool,bn",
+                        help="comma-separated suites among " + ",".join(SUITES))
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--quick", action="store_true", help="few shapes, 3 repeats")
+    parser.add_argument("--repeats", type=int, help="timed rounds per case (default 5, quick 3)")
+    parser.add_argument("--json", help="also write every result row and limit to this file")
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="do not unset OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE")
+    args = parser.parse_args(argv)
+    args.suites = [s.strip() for s in args.suite.split(",") if s.strip()]
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite(s) {unknown}; choose among {list(SUITES)}")
+    try:
+        args.thread_counts = [int(t) for t in args.threads.split(",")]
+    except ValueError:
+        parser.error(f"--threads must be comma-separated integers, got {args.threads!r}")
+    if any(t < 1 for t in args.thread_counts):
+        parser.error(f"--threads must be >= 1, got {args.threads!r}")
+    args.repeats = args.repeats or (3 if args.quick else 5)
+    return args
 
 
-def conv_case(shape, repeats):
-    name, n, c, h, w, k, r, stride, pad = shape
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
-    weight = rng.standard_normal((k, c, r, r), dtype=np.float32)
-    y = ops.conv2d(x, weight, stride=stride, padding=pad)
-    gy = rng.standard_normal(y.shape, dtype=np.float32)
-    flop = 2.0 * n * k * c * r * r * y.shape[2] * y.shape[3]
-    peers = {"fastconv": lambda: ops.conv2d(x, weight, stride=stride, padding=pad),
-             "numpy": lambda: conv2d_im2col(x, weight, stride, pad)}
-    backward = {"fastconv": lambda: ops.conv2d_backward(gy, x, weight, stride=stride, padding=pad)}
-    if torch is not None:
-        tx, tw, tgy = torch.from_numpy(x), torch.from_numpy(weight), torch.from_numpy(gy)
-        tx_grad = tx.clone().requires_grad_(True)
-        tw_grad = tw.clone().requires_grad_(True)
-        peers["torch"] = lambda: torch.nn.functional.conv2d(tx, tw, stride=stride, padding=pad)
-
-        def torch_backward():
-            out = torch.nn.functional.conv2d(tx_grad, tw_grad, stride=stride, padding=pad)
-            torch.autograd.grad(out, (tx_grad, tw_grad), tgy)
-        backward["torch (fwd+bwd)"] = torch_backward
-    names = list(peers)
-    forward_s = dict(zip(names, median_seconds([peers[p] for p in names], repeats)))
-    bnames = list(backward)
-    backward_s = dict(zip(bnames, median_seconds([backward[p] for p in bnames], repeats)))
-    return {"name": name, "gflop": flop / 1e9, "forward_s": forward_s, "backward_s": backward_s}
-
-
-def set_threads(n):
-    fastconv.set_num_threads(n)
-    if torch is not None:
-        torch.set_num_threads(n)
-
-
-def print_case(result):
-    fwd, bwd = result["forward_s"], result["backward_s"]
-    gf = result["gflop"]
-    fc = fwd["fastconv"]
-    line = f"  {result['name']:<22} {gf:7.3f} GF | fwd fastconv {1e3 * fc:9.2f} ms {gf / fc:6.1f} GF/s"
-    line += f" | numpy {1e3 * fwd['numpy']:9.2f} ms x{fwd['numpy'] / fc:5.2f}"
-    if "torch" in fwd:
-        line += f" | torch {1e3 * fwd['torch']:8.2f} ms x{fwd['torch'] / fc:5.2f}"
-    line += f" | bwd fastconv {1e3 * bwd['fastconv']:9.2f} ms"
-    if "torch (fwd+bwd)" in bwd:
-        line += f" torch fwd+bwd {1e3 * bwd['torch (fwd+bwd)']:8.2f} ms"
-    print(line, flush=True)
+def print_preamble(args):
+    blas = os.environ.get("FASTCONV_BENCH_UNSET")
+    print(f"fastconv {fastconv.__version__} | numpy {np.__version__} | "
+          f"torch {torch.__version__ if torch else 'not installed'} | "
+          f"{platform.processor() or platform.machine()} | {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    print(f"command: python bench/run.py {' '.join(sys.argv[1:])}")
+    if blas:
+        print(f"note: {blas} unset for this run so NumPy's OpenBLAS uses its normal kernels")
+    elif any(v in os.environ for v in OPENBLAS_VARIABLES):
+        print("note: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE kept (--keep-openblas-env): "
+              "NumPy's BLAS may be slower than usual")
+    print(f"median of {args.repeats}; ratio = peer time / fastconv time (above 1: fastconv "
+          "is faster); %FMA / %copy = fastconv's rate over the limit measured below")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    parser.add_argument("--quick", action="store_true", help="four small shapes, fewer repeats")
-    parser.add_argument("--json", help="also write the results to this file")
-    args = parser.parse_args(argv)
-    shapes = [s for s in SHAPES if not args.quick or s[0] in QUICK]
-    repeats = 3 if args.quick else 5
-    print(f"fastconv {fastconv.__version__} | numpy {np.__version__} | "
-          f"torch {torch.__version__ if torch else 'not installed'} | {platform.processor() or platform.machine()}")
-    print("x{ratio} = peer time / fastconv time (above 1: fastconv is faster)")
-    results = []
-    for threads in [int(t) for t in args.threads.split(",")]:
-        set_threads(threads)
-        print(f"\nconv2d float32, {threads} thread(s), median of {repeats}:")
-        limits = threadpoolctl.threadpool_limits(threads) if threadpoolctl else None
-        for shape in shapes:
-            result = conv_case(shape, repeats)
-            result["threads"] = threads
-            print_case(result)
-            results.append(result)
-        if limits is not None:
-            limits.restore_original_limits()
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    print_preamble(args)
+    rows, limits_seen = [], []
+    for threads in args.thread_counts:
+        with limit_threads(threads):
+            limits = peak.measure(threads, args.quick)
+            limits_seen.append(limits)
+            print(f"\n=== {threads} thread(s): FMA limit {limits['fma_gflops_f32']:.0f} GFLOP/s "
+                  f"f32 ({limits['isa']}), copy bandwidth {limits['copy_gbps']:.1f} GB/s")
+            for name in args.suites:
+                suite = SUITES[name]
+                print(f"\n{name}, float32, {threads} thread(s):")
+                reason = suite.unavailable()
+                if reason:
+                    print(f"  SKIPPED: {reason}")
+                    continue
+                report.print_header(suite.UNIT)
+                suite_rows = []
+                for row in suite.run(args.quick, args.repeats):
+                    row.update(suite=name, threads=threads)
+                    report.print_row(row, limits)
+                    suite_rows.append(row)
+                if getattr(suite, "FOOTNOTE", None):
+                    print("  " + suite.FOOTNOTE)
+                report.print_summary(name, threads, suite_rows, limits)
+                rows.extend(suite_rows)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=2)
+            json.dump({"limits": limits_seen, "rows": rows}, f, indent=1)
+        print(f"\nwrote {args.json}")
 
 
 if __name__ == "__main__":

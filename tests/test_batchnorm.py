@@ -419,3 +419,64 @@ def test_matches_torch(shape, dtype, momentum):
     grads = ops.batch_norm_backward(grad_out, x, mean, invstd, weight, training=False)
     for ours, theirs in zip(grads, (tx.grad, tw.grad, tb.grad)):
         np.testing.assert_allclose(ours, theirs.numpy(), rtol=10 * rtol, atol=10 * atol)
+
+
+# ------------------------------------------ fast kernels against their direct-loop twins
+
+def _bn_twin_inputs(seed, shape, dtype):
+    from fastconv._ext import batchnorm as kernels
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 2 + 3).astype(dtype)
+    grad_out = rng.standard_normal(shape).astype(dtype)
+    return kernels, x, grad_out
+
+
+# S covers: below one block of lanes, exact blocks, a block plus a tail, odd sizes
+@pytest.mark.parametrize("shape", [(3, 2, 1), (2, 3, 5), (4, 2, 16), (3, 2, 37), (2, 5, 64),
+                                   (7, 3, 100)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_statistics_and_backward_sums_match_their_naive_twins(shape, dtype):
+    kernels, x, grad_out = _bn_twin_inputs(15, shape, dtype)
+    C = shape[1]
+    fast, naive = (np.empty(C), np.empty(C)), (np.empty(C), np.empty(C))
+    kernels.batch_norm_stats(*fast, x, 1)
+    kernels.batch_norm_stats(*naive, x, 1, naive=True)
+    np.testing.assert_allclose(fast[0], naive[0], rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(fast[1], naive[1], rtol=1e-11, atol=1e-13)
+    mean, invstd = naive[0], 1 / np.sqrt(naive[1] + 1e-5)
+    fast, naive = (np.empty(C), np.empty(C)), (np.empty(C), np.empty(C))
+    kernels.batch_norm_backward_reduce(*fast, grad_out, x, mean, invstd, 1)
+    kernels.batch_norm_backward_reduce(*naive, grad_out, x, mean, invstd, 1, naive=True)
+    for f, n in zip(fast, naive):
+        np.testing.assert_allclose(f, n, rtol=1e-12, atol=1e-12)
+
+
+def test_one_pass_statistics_keep_constant_channels_exact_and_large_means_precise():
+    from fastconv._ext import batchnorm as kernels
+    rng = np.random.default_rng(16)
+    x = np.empty((5, 3, 37), np.float32)
+    x[:, 0] = 1234.5                                        # constant channel
+    x[:, 1] = 1e4 + rng.standard_normal((5, 37))            # large mean, unit variance
+    x[:, 2] = rng.standard_normal((5, 37)) * 1e-3           # tiny spread
+    mean, var = np.empty(3), np.empty(3)
+    kernels.batch_norm_stats(mean, var, x, 1)
+    assert mean[0] == 1234.5 and var[0] == 0.0
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(mean[1:], x64[:, 1:].mean(axis=(0, 2)), rtol=1e-14)
+    np.testing.assert_allclose(var[1:], x64[:, 1:].var(axis=(0, 2)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_training_kernels_are_bitwise_identical_for_any_thread_count(dtype):
+    _, x, grad_out = _bn_twin_inputs(17, (6, 5, 7, 9), dtype)
+    weight = np.linspace(0.5, 2, 5).astype(dtype)
+
+    def run():
+        y, mean, invstd = ops.batch_norm(x, None, None, weight, None, training=True,
+                                         return_stats=True)
+        return (y, mean, invstd) + ops.batch_norm_backward(grad_out, x, mean, invstd, weight,
+                                                           training=True)
+    results = [with_threads(n, run) for n in (1, 2, 3)]
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)

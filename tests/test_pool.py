@@ -330,3 +330,87 @@ def test_adaptive_avg_pool2d_matches_torch(output_size):
     y_t.backward(torch.tensor(grad_out))
     np.testing.assert_allclose(F.adaptive_avg_pool2d_backward(grad_out, x.shape),
                                x_t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------ fast kernels against their direct-loop twins
+
+def _random_geometry(rng):
+    """A random pooling configuration (kernel, stride, padding, dilation), and an input."""
+    H, W = rng.integers(1, 40, 2)
+    kernel = tuple(int(k) for k in rng.integers(1, 5, 2))
+    stride = tuple(int(s) for s in rng.integers(1, 4, 2))
+    dilation = tuple(int(d) for d in rng.integers(1, 3, 2))
+    padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+    return (2, 3, H, W), kernel, stride, padding, dilation
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fast_pooling_kernels_match_their_naive_twins_bitwise(dtype):
+    """The fast kernels visit every window's taps in the naive order, so their results
+    (values, indices, ties, NaN, -inf) are the same bits; 300 random geometries plus the
+    specialised cases (2x2 s2, 3x3 s2 p1) with rows wider than one vector."""
+    from fastconv._ext import pool as kernels
+    from fastconv.ops.pool import avg_pool_geometry, max_pool_geometry
+    rng = np.random.default_rng(18)
+    configs = [_random_geometry(rng) for _ in range(300)]
+    configs += [((2, 3, 70, 69), (2, 2), (2, 2), (0, 0), (1, 1)),
+                ((2, 3, 70, 69), (3, 3), (2, 2), (1, 1), (1, 1)),
+                ((1, 2, 33, 65), (3, 3), (1, 1), (1, 1), (1, 1))]
+    for i, (shape, kernel, stride, padding, dilation) in enumerate(configs):
+        x = rng.standard_normal(shape).astype(dtype)
+        if i % 3 == 0:
+            x = np.round(x)  # ties
+        if i % 4 == 0:
+            x.flat[rng.integers(0, x.size, 3)] = np.nan
+        if i % 5 == 0:
+            x.flat[rng.integers(0, x.size, 3)] = -np.inf
+        ceil_mode = bool(i % 2)
+        try:
+            k, s, p, d, (oh, ow) = max_pool_geometry(shape, kernel, stride, padding, dilation,
+                                                     ceil_mode)
+        except ValueError:
+            continue
+        out = [np.empty(shape[:2] + (oh, ow), dtype) for _ in range(2)]
+        idx = [np.empty(shape[:2] + (oh, ow), np.int64) for _ in range(2)]
+        kernels.max_pool2d_forward(out[0], idx[0], x, *k, *s, *p, *d, 2)
+        kernels.max_pool2d_forward(out[1], idx[1], x, *k, *s, *p, *d, 1, naive=True)
+        assert np.array_equal(out[0], out[1], equal_nan=True), (shape, k, s, p, d)
+        assert np.array_equal(idx[0], idx[1]), (shape, k, s, p, d)
+        x = np.nan_to_num(x, nan=0.5, neginf=-3.0)
+        for count_include_pad, divisor_override in [(1, 0), (0, 0), (1, 3)]:
+            k, s, p, (oh, ow), _, _ = avg_pool_geometry(shape, kernel, stride, padding,
+                                                        ceil_mode, bool(count_include_pad),
+                                                        divisor_override or None)
+            out = [np.empty(shape[:2] + (oh, ow), dtype) for _ in range(2)]
+            kernels.avg_pool2d_forward(out[0], x, *k, *s, *p, count_include_pad,
+                                       divisor_override, 2)
+            kernels.avg_pool2d_forward(out[1], x, *k, *s, *p, count_include_pad,
+                                       divisor_override, 1, naive=True)
+            assert np.array_equal(out[0], out[1]), (shape, k, s, p)
+            grad_out = rng.standard_normal(shape[:2] + (oh, ow)).astype(dtype)
+            grad_x = [np.empty(shape, dtype) for _ in range(2)]
+            kernels.avg_pool2d_backward(grad_x[0], grad_out, *k, *s, *p, count_include_pad,
+                                        divisor_override, 2)
+            kernels.avg_pool2d_backward(grad_x[1], grad_out, *k, *s, *p, count_include_pad,
+                                        divisor_override, 1, naive=True)
+            assert np.array_equal(grad_x[0], grad_x[1]), (shape, k, s, p)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5, 1, 1), (2, 3, 4, 4), (300, 2, 3, 7), (1, 2, 9, 9)])
+def test_fast_global_average_pool_matches_its_naive_twin(dtype, shape):
+    """Global pooling sums in 16 interleaved partials (a different rounding from the
+    row-major naive sum, the same value to within rounding); its backward is bitwise equal."""
+    from fastconv._ext import pool as kernels
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal(shape).astype(dtype)
+    out = [np.empty(shape[:2] + (1, 1), dtype) for _ in range(2)]
+    kernels.adaptive_avg_pool2d_forward(out[0], x, 2)
+    kernels.adaptive_avg_pool2d_forward(out[1], x, 1, naive=True)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-5 if dtype == np.float32 else 1e-13,
+                               atol=1e-6 if dtype == np.float32 else 1e-15)
+    grad_out = rng.standard_normal(shape[:2] + (1, 1)).astype(dtype)
+    grad_x = [np.empty(shape, dtype) for _ in range(2)]
+    kernels.adaptive_avg_pool2d_backward(grad_x[0], grad_out, 2)
+    kernels.adaptive_avg_pool2d_backward(grad_x[1], grad_out, 1, naive=True)
+    assert np.array_equal(grad_x[0], grad_x[1])

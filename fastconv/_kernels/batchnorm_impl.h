@@ -6,6 +6,9 @@
  * do not depend on the thread count and match the reference closely.
  * Elementwise passes run in parallel over (n, c) planes and compute in double, rounding
  * to `real` once per element.
+ *
+ * The two reductions below are the direct loops, kept as the `_naive` twins of the fast
+ * kernels in batchnorm_fast_impl.h, which the tests hold to them.
  */
 
 /* mean, var: (C,) OUT, the channel mean and the BIASED variance;
@@ -13,7 +16,7 @@
  * Shifted two-pass: summing x - x[0, c, 0] keeps a large mean from swamping the
  * deviations, and makes a constant channel's mean exactly its value, so its variance is
  * exactly 0 and it normalises to exactly 0. */
-void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
+void FC_FN(batch_norm_stats_naive)(double *restrict mean, double *restrict var,
                              const real *restrict x,
                              int64_t N, int64_t C, int64_t S, int num_threads)
 {
@@ -41,30 +44,10 @@ void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
     }
 }
 
-/* y: (N, C, S) OUT;  x: (N, C, S) IN;  mean, invstd: (C,) IN;  weight, bias: (C,) IN.
- * y = (x - mean) * invstd * weight + bias. */
-void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
-                               const double *restrict mean, const double *restrict invstd,
-                               const real *restrict weight, const real *restrict bias,
-                               int64_t N, int64_t C, int64_t S, int num_threads)
-{
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t c = 0; c < C; c++) {
-            const double m = mean[c], is = invstd[c];
-            const double w = (double)weight[c], b = (double)bias[c];
-            const real *restrict x_plane = x + (n * C + c) * S;
-            real *restrict y_plane = y + (n * C + c) * S;
-            for (int64_t s = 0; s < S; s++)
-                y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
-        }
-    }
-}
-
 /* sum_dy, sum_dy_xhat: (C,) OUT, per channel sum(dy) and sum(dy * xhat),
  * xhat = (x - mean) * invstd;  grad_out, x: (N, C, S) IN;  mean, invstd: (C,) IN.
  * They are grad_bias and grad_weight, and the two means the training-mode grad_x needs. */
-void FC_FN(batch_norm_backward_reduce)(double *restrict sum_dy, double *restrict sum_dy_xhat,
+void FC_FN(batch_norm_backward_reduce_naive)(double *restrict sum_dy, double *restrict sum_dy_xhat,
                                        const real *restrict grad_out, const real *restrict x,
                                        const double *restrict mean,
                                        const double *restrict invstd,
@@ -88,52 +71,4 @@ void FC_FN(batch_norm_backward_reduce)(double *restrict sum_dy, double *restrict
     }
 }
 
-/* grad_x: (N, C, S) OUT;  grad_out, x: (N, C, S) IN;  mean, invstd, weight: (C,) IN;
- * sum_dy, sum_dy_xhat: (C,) IN, from batch_norm_backward_reduce.
- * The forward normalised with the batch's own statistics, which depend on x, hence
- * grad_x = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)). */
-void FC_FN(batch_norm_backward_train)(real *restrict grad_x, const real *restrict grad_out,
-                                      const real *restrict x,
-                                      const double *restrict mean, const double *restrict invstd,
-                                      const real *restrict weight,
-                                      const double *restrict sum_dy,
-                                      const double *restrict sum_dy_xhat,
-                                      int64_t N, int64_t C, int64_t S, int num_threads)
-{
-    const double count = (double)(N * S);
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t c = 0; c < C; c++) {
-            const double m = mean[c], is = invstd[c];
-            const double scale = (double)weight[c] * is;
-            const double mean_dy = sum_dy[c] / count;
-            const double mean_dy_xhat = sum_dy_xhat[c] / count;
-            const real *restrict dy_plane = grad_out + (n * C + c) * S;
-            const real *restrict x_plane = x + (n * C + c) * S;
-            real *restrict gx_plane = grad_x + (n * C + c) * S;
-            for (int64_t s = 0; s < S; s++) {
-                const double xhat = ((double)x_plane[s] - m) * is;
-                gx_plane[s] = (real)(scale * ((double)dy_plane[s] - mean_dy - xhat * mean_dy_xhat));
-            }
-        }
-    }
-}
-
-/* grad_x: (N, C, S) OUT;  grad_out: (N, C, S) IN;  invstd, weight: (C,) IN.
- * The forward normalised with fixed running statistics: y is affine in x,
- * grad_x = dy * weight * invstd. */
-void FC_FN(batch_norm_backward_eval)(real *restrict grad_x, const real *restrict grad_out,
-                                     const double *restrict invstd, const real *restrict weight,
-                                     int64_t N, int64_t C, int64_t S, int num_threads)
-{
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t c = 0; c < C; c++) {
-            const double w = (double)weight[c], is = invstd[c];
-            const real *restrict dy_plane = grad_out + (n * C + c) * S;
-            real *restrict gx_plane = grad_x + (n * C + c) * S;
-            for (int64_t s = 0; s < S; s++)
-                gx_plane[s] = (real)((double)dy_plane[s] * w * is);
-        }
-    }
-}
+#include "batchnorm_fast_impl.h"

@@ -2,8 +2,12 @@
  *
  * Every kernel runs one OpenMP thread per (n, c) plane: a plane's outputs (and, in the
  * backward kernels, its gradient) are written by one thread in a fixed order, so the
- * backward scatters need no atomics and the bits do not depend on the thread count. */
+ * backward scatters need no atomics and the bits do not depend on the thread count.
+ *
+ * The `_naive` kernels are the direct loops, one output element at a time: the twins
+ * the tests hold the fast kernels (pool_fast_impl.h) to. */
 #include <math.h>
+#include "vector_clones.h"
 
 #ifndef FC_POOL_HELPERS
 #define FC_POOL_HELPERS
@@ -49,16 +53,39 @@ static inline int64_t bin_end(int64_t i, int64_t size, int64_t out)
 }
 #endif
 
+/* One max-pool output: the maximum of the taps h_first, h_first + dh, ... < h_end by
+ * w_first, w_first + dw, ... < w_end of plane xp, scanned in row-major order: a later tap
+ * wins only if it is strictly greater (ties keep the first) or NaN (so NaN propagates, as
+ * in PyTorch). */
+static inline void FC_FN(max_window)(real *restrict out, int64_t *restrict index,
+                                     const real *restrict xp, int64_t W,
+                                     int64_t h_first, int64_t h_end, int64_t dh,
+                                     int64_t w_first, int64_t w_end, int64_t dw)
+{
+    real best = -INFINITY;
+    int64_t best_index = h_first * W + w_first;
+    for (int64_t ih = h_first; ih < h_end; ih += dh) {
+        for (int64_t iw = w_first; iw < w_end; iw += dw) {
+            real v = xp[ih * W + iw];
+            if (v > best || isnan(v)) {
+                best = v;
+                best_index = ih * W + iw;
+            }
+        }
+    }
+    *out = best;
+    *index = best_index;
+}
+
 /* out: (planes, OH, OW) OUT;  indices: (planes, OH, OW) OUT, flat h*W + w in the plane;
- * x: (planes, H, W) IN.
- * Each window's maximum, scanned in row-major order: a later tap wins only if it is
- * strictly greater (ties keep the first) or NaN (so NaN propagates, as in PyTorch).
+ * x: (planes, H, W) IN.  Each window's maximum as max_window picks it.
  * The caller guarantees every window holds at least one input position. */
-void FC_FN(max_pool2d_forward)(real *restrict out, int64_t *restrict indices,
-                               const real *restrict x,
-                               int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                               int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                               int64_t ph, int64_t pw, int64_t dh, int64_t dw, int num_threads)
+void FC_FN(max_pool2d_forward_naive)(real *restrict out, int64_t *restrict indices,
+                                     const real *restrict x,
+                                     int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                     int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                     int64_t ph, int64_t pw, int64_t dh, int64_t dw,
+                                     int num_threads)
 {
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
@@ -73,19 +100,8 @@ void FC_FN(max_pool2d_forward)(real *restrict out, int64_t *restrict indices,
                 int64_t w_start = ow * sw - pw;
                 int64_t w_first = first_tap_inside(w_start, dw);
                 int64_t w_end = fc_min(w_start + (kw - 1) * dw + 1, W);
-                real best = -INFINITY;
-                int64_t best_index = h_first * W + w_first;
-                for (int64_t ih = h_first; ih < h_end; ih += dh) {
-                    for (int64_t iw = w_first; iw < w_end; iw += dw) {
-                        real v = xp[ih * W + iw];
-                        if (v > best || isnan(v)) {
-                            best = v;
-                            best_index = ih * W + iw;
-                        }
-                    }
-                }
-                op[oh * OW + ow] = best;
-                ip[oh * OW + ow] = best_index;
+                FC_FN(max_window)(&op[oh * OW + ow], &ip[oh * OW + ow], xp, W,
+                                  h_first, h_end, dh, w_first, w_end, dw);
             }
         }
     }
@@ -109,14 +125,27 @@ void FC_FN(max_pool2d_backward)(real *restrict grad_x, const real *restrict grad
     }
 }
 
+/* One average-pool output: the sum of window rh x rw of plane xp in row-major order,
+ * over its divisor. */
+static inline real FC_FN(avg_window_mean)(const real *restrict xp, int64_t W,
+                                          avg_range rh, avg_range rw,
+                                          int64_t count_include_pad, int64_t divisor_override)
+{
+    real sum = 0;
+    for (int64_t ih = rh.begin; ih < rh.end; ih++)
+        for (int64_t iw = rw.begin; iw < rw.end; iw++)
+            sum += xp[ih * W + iw];
+    return sum / (real)avg_divisor(rh, rw, count_include_pad, divisor_override);
+}
+
 /* out: (planes, OH, OW) OUT;  x: (planes, H, W) IN.
  * divisor_override == 0 means none (the caller refuses an override of 0). */
-void FC_FN(avg_pool2d_forward)(real *restrict out, const real *restrict x,
-                               int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                               int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                               int64_t ph, int64_t pw,
-                               int64_t count_include_pad, int64_t divisor_override,
-                               int num_threads)
+void FC_FN(avg_pool2d_forward_naive)(real *restrict out, const real *restrict x,
+                                     int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                     int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                     int64_t ph, int64_t pw,
+                                     int64_t count_include_pad, int64_t divisor_override,
+                                     int num_threads)
 {
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
@@ -124,27 +153,32 @@ void FC_FN(avg_pool2d_forward)(real *restrict out, const real *restrict x,
         real *op = out + p * OH * OW;
         for (int64_t oh = 0; oh < OH; oh++) {
             avg_range rh = avg_window(oh, H, kh, sh, ph);
-            for (int64_t ow = 0; ow < OW; ow++) {
-                avg_range rw = avg_window(ow, W, kw, sw, pw);
-                real sum = 0;
-                for (int64_t ih = rh.begin; ih < rh.end; ih++)
-                    for (int64_t iw = rw.begin; iw < rw.end; iw++)
-                        sum += xp[ih * W + iw];
-                op[oh * OW + ow] = sum / (real)avg_divisor(rh, rw, count_include_pad,
-                                                           divisor_override);
-            }
+            for (int64_t ow = 0; ow < OW; ow++)
+                op[oh * OW + ow] = FC_FN(avg_window_mean)(xp, W, rh, avg_window(ow, W, kw, sw, pw),
+                                                          count_include_pad, divisor_override);
         }
     }
 }
 
+/* Adds one output's gradient share to every input of its window rh x rw in plane gx. */
+static inline void FC_FN(avg_window_scatter)(real *restrict gx, int64_t W, real grad,
+                                             avg_range rh, avg_range rw,
+                                             int64_t count_include_pad, int64_t divisor_override)
+{
+    real share = grad / (real)avg_divisor(rh, rw, count_include_pad, divisor_override);
+    for (int64_t ih = rh.begin; ih < rh.end; ih++)
+        for (int64_t iw = rw.begin; iw < rw.end; iw++)
+            gx[ih * W + iw] += share;
+}
+
 /* grad_x: (planes, H, W) OUT;  grad_out: (planes, OH, OW) IN.
  * Scatters each output's share back over its window, outputs in row-major order. */
-void FC_FN(avg_pool2d_backward)(real *restrict grad_x, const real *restrict grad_out,
-                                int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
-                                int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                                int64_t ph, int64_t pw,
-                                int64_t count_include_pad, int64_t divisor_override,
-                                int num_threads)
+void FC_FN(avg_pool2d_backward_naive)(real *restrict grad_x, const real *restrict grad_out,
+                                      int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                      int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                      int64_t ph, int64_t pw,
+                                      int64_t count_include_pad, int64_t divisor_override,
+                                      int num_threads)
 {
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
@@ -153,20 +187,16 @@ void FC_FN(avg_pool2d_backward)(real *restrict grad_x, const real *restrict grad
         for (int64_t i = 0; i < H * W; i++) gx[i] = 0;
         for (int64_t oh = 0; oh < OH; oh++) {
             avg_range rh = avg_window(oh, H, kh, sh, ph);
-            for (int64_t ow = 0; ow < OW; ow++) {
-                avg_range rw = avg_window(ow, W, kw, sw, pw);
-                real share = go[oh * OW + ow] / (real)avg_divisor(rh, rw, count_include_pad,
-                                                                  divisor_override);
-                for (int64_t ih = rh.begin; ih < rh.end; ih++)
-                    for (int64_t iw = rw.begin; iw < rw.end; iw++)
-                        gx[ih * W + iw] += share;
-            }
+            for (int64_t ow = 0; ow < OW; ow++)
+                FC_FN(avg_window_scatter)(gx, W, go[oh * OW + ow], rh,
+                                          avg_window(ow, W, kw, sw, pw),
+                                          count_include_pad, divisor_override);
         }
     }
 }
 
 /* out: (planes, OH, OW) OUT;  x: (planes, H, W) IN. */
-void FC_FN(adaptive_avg_pool2d_forward)(real *restrict out, const real *restrict x,
+void FC_FN(adaptive_avg_pool2d_forward_naive)(real *restrict out, const real *restrict x,
                                         int64_t planes, int64_t H, int64_t W,
                                         int64_t OH, int64_t OW, int num_threads)
 {
@@ -190,7 +220,7 @@ void FC_FN(adaptive_avg_pool2d_forward)(real *restrict out, const real *restrict
 
 /* grad_x: (planes, H, W) OUT;  grad_out: (planes, OH, OW) IN.
  * Bins overlap when a size does not divide evenly, hence the scatter-add. */
-void FC_FN(adaptive_avg_pool2d_backward)(real *restrict grad_x, const real *restrict grad_out,
+void FC_FN(adaptive_avg_pool2d_backward_naive)(real *restrict grad_x, const real *restrict grad_out,
                                          int64_t planes, int64_t H, int64_t W,
                                          int64_t OH, int64_t OW, int num_threads)
 {
@@ -211,3 +241,5 @@ void FC_FN(adaptive_avg_pool2d_backward)(real *restrict grad_x, const real *rest
         }
     }
 }
+
+#include "pool_fast_impl.h"

@@ -158,22 +158,24 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     dtype, N, C, S = args.dtype, args.N, args.C, args.S
     y = np.empty(args.x.shape, dtype=dtype)
     x3 = contiguous(args.x, dtype).reshape(N, C, S) if y.size else None
+    if x3 is not None:
+        weight = np.ones(C, dtype) if args.weight is None else contiguous(args.weight, dtype)
+        bias = np.zeros(C, dtype) if args.bias is None else contiguous(args.bias, dtype)
     if args.use_batch_stats:
         if x3 is None:
             mean, invstd = np.full(C, np.nan), np.full(C, np.nan)
-        else:
-            mean, var = np.empty(C), np.empty(C)
-            _bn.batch_norm_stats(mean, var, x3, get_num_threads())
-            invstd = 1.0 / np.sqrt(var + args.eps)
+        else:  # statistics, invstd = 1 / sqrt(var + eps) and y in one kernel call
+            mean, var, invstd = np.empty(C), np.empty(C), np.empty(C)
+            _bn.batch_norm_train_forward(y.reshape(N, C, S), mean, var, invstd, x3, weight,
+                                         bias, args.eps, get_num_threads())
     else:
         mean = np.array(args.running_mean, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):  # var < 0 gives NaN, as in torch
             invstd = 1.0 / np.sqrt(np.asarray(args.running_var, dtype=np.float64) + args.eps)
+        if x3 is not None:
+            _bn.batch_norm_forward(y.reshape(N, C, S), x3, mean, invstd, weight, bias,
+                                   get_num_threads())
     if x3 is not None:
-        weight = np.ones(C, dtype) if args.weight is None else contiguous(args.weight, dtype)
-        bias = np.zeros(C, dtype) if args.bias is None else contiguous(args.bias, dtype)
-        _bn.batch_norm_forward(y.reshape(N, C, S), x3, mean, invstd, weight, bias,
-                               get_num_threads())
         if args.update_running:
             _update_running(args.running_mean, mean, args.factor)
             _update_running(args.running_var, var * args.count / (args.count - 1), args.factor)
@@ -238,10 +240,10 @@ def batch_norm_backward(grad_out, x, save_mean, save_invstd, weight=None, traini
     weight = np.ones(C, dtype) if args.weight is None else contiguous(args.weight, dtype)
     sum_dy, sum_dy_xhat = np.empty(C), np.empty(C)
     threads = get_num_threads()
-    _bn.batch_norm_backward_reduce(sum_dy, sum_dy_xhat, dy3, x3, mean, invstd, threads)
-    if args.training:
-        _bn.batch_norm_backward_train(grad_x.reshape(N, C, S), dy3, x3, mean, invstd, weight,
-                                      sum_dy, sum_dy_xhat, threads)
+    if args.training:  # the sums and grad_x in one kernel call
+        _bn.batch_norm_backward_train(grad_x.reshape(N, C, S), sum_dy, sum_dy_xhat, dy3, x3,
+                                      mean, invstd, weight, threads)
     else:
+        _bn.batch_norm_backward_reduce(sum_dy, sum_dy_xhat, dy3, x3, mean, invstd, threads)
         _bn.batch_norm_backward_eval(grad_x.reshape(N, C, S), dy3, invstd, weight, threads)
     return grad_x, sum_dy_xhat.astype(dtype), sum_dy.astype(dtype)

@@ -1,0 +1,304 @@
+/* The fast batch-norm kernels, over `real` (included at the end of batchnorm_impl.h).
+ *
+ * Statistics take ONE pass: sums of d = x - shift and of d^2, shift = x[0, c, 0], in
+ * double; mean = shift + E[d], var = E[d^2] - E[d]^2 (clamped at 0). The shift keeps a
+ * large mean from swamping the deviations, and a constant channel has d = 0 exactly, so
+ * its mean is exactly its value and its variance exactly 0.
+ * Every reduction spreads a plane over BN_LANES independent double accumulators (element
+ * s of a plane goes to lane s % BN_LANES), then adds the lanes pairwise: a fixed order,
+ * one thread per channel, so the bits do not depend on the thread count, and independent
+ * lanes vectorise without -ffast-math.
+ * The training kernels do the reduction and the elementwise pass in one call (one thread
+ * team, two loops). Not per channel: a channel's planes lie C*S values apart, often a
+ * power of two, so they collide in the same cache sets and would not stay cached between
+ * the two passes anyway. Workers are compiled per vector ISA (FC_VECTOR_CLONES). */
+#include <math.h>
+#include <string.h>
+#include "vector_clones.h"
+
+#ifndef FC_BN_LANES
+#define FC_BN_LANES
+#define BN_LANES 16
+
+/* BN_LANES double accumulators. With GCC/Clang they form one vector value (vector
+ * extensions: gcc maps it onto whatever registers the clone's ISA has, and the sums stay
+ * in registers); elsewhere a plain array, the same arithmetic lane by lane. */
+#if defined(__GNUC__)
+#define BN_VECTOR_EXTENSIONS 1
+typedef double bn_lanes __attribute__((vector_size(BN_LANES * sizeof(double))));
+typedef float bn_lanes_f32 __attribute__((vector_size(BN_LANES * sizeof(float))));
+#else
+typedef struct { double v[BN_LANES]; } bn_lanes;
+#endif
+
+static inline bn_lanes bn_zero_lanes(void)
+{
+    bn_lanes zero;
+    memset(&zero, 0, sizeof zero);
+    return zero;
+}
+
+/* The sum of the lanes, pairwise (a fixed order). */
+static inline double bn_fold_lanes(const bn_lanes *lanes)
+{
+    double v[BN_LANES];
+    memcpy(v, lanes, sizeof v);
+    for (int width = BN_LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) v[k] += v[k + width];
+    return v[0];
+}
+#endif
+
+/* BN_LANES consecutive values of p, converted to double. (`sizeof(real)` is a constant:
+ * each instantiation keeps only its own branch.) */
+FC_ALWAYS_INLINE bn_lanes FC_FN(bn_load)(const real *p)
+{
+    bn_lanes out;
+#ifdef BN_VECTOR_EXTENSIONS
+    if (sizeof(real) == sizeof(float)) {
+        bn_lanes_f32 in;
+        memcpy(&in, p, sizeof in);
+        out = __builtin_convertvector(in, bn_lanes);
+    } else {
+        memcpy(&out, p, sizeof out);
+    }
+#else
+    for (int k = 0; k < BN_LANES; k++) out.v[k] = (double)p[k];
+#endif
+    return out;
+}
+
+/* sum += d, square += d * d for d = block - shift, lane by lane. */
+FC_ALWAYS_INLINE void FC_FN(bn_stats_step)(bn_lanes *sum, bn_lanes *square, const real *block,
+                                        double shift)
+{
+    bn_lanes value = FC_FN(bn_load)(block);
+#ifdef BN_VECTOR_EXTENSIONS
+    const bn_lanes d = value - shift;
+    *sum += d;
+    *square += d * d;
+#else
+    for (int k = 0; k < BN_LANES; k++) {
+        const double d = value.v[k] - shift;
+        sum->v[k] += d;
+        square->v[k] += d * d;
+    }
+#endif
+}
+
+/* dy_sum += dy, dy_xhat_sum += dy * (x - m) * is, lane by lane. */
+FC_ALWAYS_INLINE void FC_FN(bn_backward_step)(bn_lanes *dy_sum, bn_lanes *dy_xhat_sum,
+                                           const real *dy_block, const real *x_block,
+                                           double m, double is)
+{
+    bn_lanes dy = FC_FN(bn_load)(dy_block), xv = FC_FN(bn_load)(x_block);
+#ifdef BN_VECTOR_EXTENSIONS
+    *dy_sum += dy;
+    *dy_xhat_sum += dy * ((xv - m) * is);
+#else
+    for (int k = 0; k < BN_LANES; k++) {
+        dy_sum->v[k] += dy.v[k];
+        dy_xhat_sum->v[k] += dy.v[k] * ((xv.v[k] - m) * is);
+    }
+#endif
+}
+
+/* *mean, *var (biased) of channel c of x (N, C, S): the one-pass shifted sums. Element s
+ * of each plane goes to lane s % BN_LANES; a plane's last partial block is padded with
+ * the shift, whose deviation is exactly 0. */
+FC_VECTOR_CLONES
+static void FC_FN(bn_channel_stats)(double *mean, double *var, const real *restrict x,
+                                    int64_t c, int64_t N, int64_t C, int64_t S)
+{
+    const real first = x[c * S];
+    const double shift = (double)first;
+    bn_lanes sum = bn_zero_lanes(), square = bn_zero_lanes();
+    for (int64_t n = 0; n < N; n++) {
+        const real *restrict plane = x + (n * C + c) * S;
+        int64_t s = 0;
+        for (; s + BN_LANES <= S; s += BN_LANES)
+            FC_FN(bn_stats_step)(&sum, &square, plane + s, shift);
+        if (s < S) {
+            real tail[BN_LANES];
+            for (int k = 0; k < BN_LANES; k++) tail[k] = s + k < S ? plane[s + k] : first;
+            FC_FN(bn_stats_step)(&sum, &square, tail, shift);
+        }
+    }
+    const double count = (double)(N * S);
+    const double mean_d = bn_fold_lanes(&sum) / count;
+    const double var_d = bn_fold_lanes(&square) / count - mean_d * mean_d;
+    *mean = shift + mean_d;
+    *var = var_d > 0.0 ? var_d : 0.0;
+}
+
+/* y_plane = (x_plane - m) * is * w + b over one plane of S values, in double. */
+FC_VECTOR_CLONES
+static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restrict x_plane,
+                                      double m, double is, double w, double b, int64_t S)
+{
+    for (int64_t s = 0; s < S; s++)
+        y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
+}
+
+/* *sum_dy, *sum_dy_xhat of channel c: sums of dy and of dy * (x - m) * is, in lanes as
+ * bn_channel_stats; a partial block is padded with dy = 0, which adds exactly 0. */
+FC_VECTOR_CLONES
+static void FC_FN(bn_channel_backward_sums)(double *sum_dy, double *sum_dy_xhat,
+                                            const real *restrict grad_out,
+                                            const real *restrict x, double m, double is,
+                                            int64_t c, int64_t N, int64_t C, int64_t S)
+{
+    bn_lanes dy_sum = bn_zero_lanes(), dy_xhat_sum = bn_zero_lanes();
+    for (int64_t n = 0; n < N; n++) {
+        const real *restrict dy_plane = grad_out + (n * C + c) * S;
+        const real *restrict x_plane = x + (n * C + c) * S;
+        int64_t s = 0;
+        for (; s + BN_LANES <= S; s += BN_LANES)
+            FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_plane + s, x_plane + s, m, is);
+        if (s < S) {
+            real dy_tail[BN_LANES], x_tail[BN_LANES];
+            for (int k = 0; k < BN_LANES; k++) {
+                dy_tail[k] = s + k < S ? dy_plane[s + k] : 0;
+                x_tail[k] = s + k < S ? x_plane[s + k] : 0;
+            }
+            FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_tail, x_tail, m, is);
+        }
+    }
+    *sum_dy = bn_fold_lanes(&dy_sum);
+    *sum_dy_xhat = bn_fold_lanes(&dy_xhat_sum);
+}
+
+/* One plane of the training-mode grad_x: scale * (dy - mean_dy - xhat * mean_dy_xhat). */
+FC_VECTOR_CLONES
+static void FC_FN(bn_plane_backward_train)(real *restrict gx_plane,
+                                           const real *restrict dy_plane,
+                                           const real *restrict x_plane,
+                                           double m, double is, double scale,
+                                           double mean_dy, double mean_dy_xhat, int64_t S)
+{
+    for (int64_t s = 0; s < S; s++) {
+        const double xhat = ((double)x_plane[s] - m) * is;
+        gx_plane[s] = (real)(scale * ((double)dy_plane[s] - mean_dy - xhat * mean_dy_xhat));
+    }
+}
+
+/* One plane of the eval-mode grad_x: dy * w * is. */
+FC_VECTOR_CLONES
+static void FC_FN(bn_plane_backward_eval)(real *restrict gx_plane, const real *restrict dy_plane,
+                                          double w, double is, int64_t S)
+{
+    for (int64_t s = 0; s < S; s++)
+        gx_plane[s] = (real)((double)dy_plane[s] * w * is);
+}
+
+/* mean, var: (C,) OUT, the channel mean and the BIASED variance;  x: (N, C, S) IN.
+ * Requires N*S >= 1.  The one-pass shifted statistics. */
+void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
+                             const real *restrict x,
+                             int64_t N, int64_t C, int64_t S, int num_threads)
+{
+    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    for (int64_t c = 0; c < C; c++)
+        FC_FN(bn_channel_stats)(&mean[c], &var[c], x, c, N, C, S);
+}
+
+/* y: (N, C, S) OUT;  x: (N, C, S) IN;  mean, invstd: (C,) IN;  weight, bias: (C,) IN.
+ * y = (x - mean) * invstd * weight + bias. */
+void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
+                               const double *restrict mean, const double *restrict invstd,
+                               const real *restrict weight, const real *restrict bias,
+                               int64_t N, int64_t C, int64_t S, int num_threads)
+{
+    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
+                                      invstd[c], (double)weight[c], (double)bias[c], S);
+}
+
+/* y: (N, C, S) OUT;  mean, var, invstd: (C,) OUT;  x: (N, C, S) IN;  weight, bias: (C,) IN.
+ * Requires N*S >= 1.  Normalisation with the batch's own statistics: batch_norm_stats,
+ * invstd = 1 / sqrt(var + eps), then batch_norm_forward. */
+void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
+                                     double *restrict var, double *restrict invstd,
+                                     const real *restrict x,
+                                     const real *restrict weight, const real *restrict bias,
+                                     double eps, int64_t N, int64_t C, int64_t S,
+                                     int num_threads)
+{
+    (void)num_threads; /* unused when built without OpenMP */
+    #pragma omp parallel num_threads(num_threads)
+    {
+        #pragma omp for schedule(static)
+        for (int64_t c = 0; c < C; c++) {
+            FC_FN(bn_channel_stats)(&mean[c], &var[c], x, c, N, C, S);
+            invstd[c] = 1.0 / sqrt(var[c] + eps);
+        }
+        /* the barrier at the end of the loop above publishes every channel's statistics */
+        #pragma omp for collapse(2) schedule(static)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t c = 0; c < C; c++)
+                FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
+                                          invstd[c], (double)weight[c], (double)bias[c], S);
+    }
+}
+
+/* sum_dy, sum_dy_xhat: (C,) OUT, per channel sum(dy) and sum(dy * xhat),
+ * xhat = (x - mean) * invstd;  grad_out, x: (N, C, S) IN;  mean, invstd: (C,) IN.
+ * They are grad_bias and grad_weight, and the two means the training-mode grad_x needs. */
+void FC_FN(batch_norm_backward_reduce)(double *restrict sum_dy, double *restrict sum_dy_xhat,
+                                       const real *restrict grad_out, const real *restrict x,
+                                       const double *restrict mean,
+                                       const double *restrict invstd,
+                                       int64_t N, int64_t C, int64_t S, int num_threads)
+{
+    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    for (int64_t c = 0; c < C; c++)
+        FC_FN(bn_channel_backward_sums)(&sum_dy[c], &sum_dy_xhat[c], grad_out, x, mean[c],
+                                        invstd[c], c, N, C, S);
+}
+
+/* grad_x: (N, C, S) OUT;  sum_dy, sum_dy_xhat: (C,) OUT (as batch_norm_backward_reduce);
+ * grad_out, x: (N, C, S) IN;  mean, invstd, weight: (C,) IN.
+ * The forward normalised with the batch's own statistics, which depend on x, hence
+ * grad_x = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the sums (one
+ * thread per channel), then grad_x (planes shared among the threads). */
+void FC_FN(batch_norm_backward_train)(real *restrict grad_x, double *restrict sum_dy,
+                                      double *restrict sum_dy_xhat,
+                                      const real *restrict grad_out, const real *restrict x,
+                                      const double *restrict mean, const double *restrict invstd,
+                                      const real *restrict weight,
+                                      int64_t N, int64_t C, int64_t S, int num_threads)
+{
+    const double count = (double)(N * S);
+    (void)num_threads; /* unused when built without OpenMP */
+    #pragma omp parallel num_threads(num_threads)
+    {
+        #pragma omp for schedule(static)
+        for (int64_t c = 0; c < C; c++)
+            FC_FN(bn_channel_backward_sums)(&sum_dy[c], &sum_dy_xhat[c], grad_out, x, mean[c],
+                                            invstd[c], c, N, C, S);
+        #pragma omp for collapse(2) schedule(static)
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t c = 0; c < C; c++)
+                FC_FN(bn_plane_backward_train)(grad_x + (n * C + c) * S,
+                                               grad_out + (n * C + c) * S, x + (n * C + c) * S,
+                                               mean[c], invstd[c], (double)weight[c] * invstd[c],
+                                               sum_dy[c] / count, sum_dy_xhat[c] / count, S);
+    }
+}
+
+/* grad_x: (N, C, S) OUT;  grad_out: (N, C, S) IN;  invstd, weight: (C,) IN.
+ * The forward normalised with fixed running statistics: y is affine in x,
+ * grad_x = dy * weight * invstd. */
+void FC_FN(batch_norm_backward_eval)(real *restrict grad_x, const real *restrict grad_out,
+                                     const double *restrict invstd, const real *restrict weight,
+                                     int64_t N, int64_t C, int64_t S, int num_threads)
+{
+    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            FC_FN(bn_plane_backward_eval)(grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,
+                                          (double)weight[c], invstd[c], S);
+}
+
