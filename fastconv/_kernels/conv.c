@@ -1,5 +1,18 @@
+/* 2-D convolution kernels, both precisions. Four files of kernel bodies, one job each:
+ *   conv_impl.h            direct loops: the naive twins the tests hold every fast path to
+ *   conv_depthwise_impl.h  direct, vectorised along ow, for depthwise / small-group layers
+ *   conv_im2col_impl.h     packers and the col2im store that feed the GEMM engine (gemm.h)
+ *   conv_gemm_impl.h       forward, backward-data, backward-weight as implicit GEMMs
+ *
+ * Extra memory per call (beyond the outputs and the engine's own per-thread arena):
+ * 2*KW int64 of tap tables; backward-weight adds at most BATCH_CHUNKS_MAX partial copies of
+ * grad_w (see conv_gemm_impl.h). Everything is allocated once per call, never in a loop.
+ */
+#include <stdlib.h>
+
 #include "fastconv.h"
 #include "conv.h"
+#include "gemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,5 +42,54 @@ static inline void valid_outputs(int64_t offset, int64_t stride, int64_t in_size
     *end = hi;
 }
 
+/* One convolution's geometry, as the GEMM packers and stores see it. ow_first/ow_end hold
+ * valid_outputs() per kw, so packers never divide in their loops. */
+typedef struct {
+    int64_t C, H, W, OC, KH, KW, OH, OW;
+    int64_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+    int64_t in_per_group, out_per_group;
+    const int64_t *ow_first, *ow_end;
+} conv_shape;
+
+/* Fill *shape; returns the tap table to free(), or NULL when out of memory. */
+static int64_t *conv_shape_init(conv_shape *shape, int64_t C, int64_t H, int64_t W,
+                                int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                int64_t dilation_h, int64_t dilation_w, int64_t groups)
+{
+    int64_t *table = malloc((size_t)(2 * KW) * sizeof(int64_t));
+    if (!table)
+        return NULL;
+    for (int64_t kw = 0; kw < KW; kw++)
+        valid_outputs(kw * dilation_w - pad_left, stride_w, W, OW, &table[kw], &table[KW + kw]);
+    *shape = (conv_shape){
+        .C = C, .H = H, .W = W, .OC = OC, .KH = KH, .KW = KW, .OH = OH, .OW = OW,
+        .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left,
+        .dilation_h = dilation_h, .dilation_w = dilation_w,
+        .in_per_group = C / groups, .out_per_group = OC / groups,
+        .ow_first = table, .ow_end = table + KW,
+    };
+    return table;
+}
+
+/* Whether to run independent GEMM tasks side by side, one engine thread each (when there
+ * are enough to keep every thread busy and roughly balanced), rather than one after the
+ * other with the engine threading each. The engine's bits do not depend on its thread
+ * count, so both ways give the same results. */
+static inline int spread_tasks(int64_t tasks, int num_threads)
+{
+    return num_threads > 1 && tasks >= num_threads &&
+           (tasks % num_threads == 0 || tasks >= 4 * (int64_t)num_threads);
+}
+
 #define FC_IMPL "conv_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_depthwise_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_im2col_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_gemm_impl.h"
 #include "instantiate.h"

@@ -1,0 +1,227 @@
+/* Convolution as GEMM on fastconv's engine (gemm.h), over `real`. Per image n and group g,
+ * with K_g = C/groups*KH*KW taps and P = OH*OW pixels:
+ *   forward          out_ng (OC_g x P)   = w_g (OC_g x K_g) * im2col(x_ng) (K_g x P)
+ *   backward-data    dcol  (K_g x P)     = w_g^T * grad_out_ng, scattered into grad_x (col2im)
+ *   backward-weight  dw_g  (OC_g x K_g)  = grad_out_g (OC_g x N*P) * im2col(x_g)^T
+ * Every result is a function of the shapes alone: the engine gives the same bits for any
+ * thread count, and the work is cut into tasks by rules that never look at num_threads
+ * (they only decide who runs a task), so any thread count gives the same bits.
+ * Layers with tiny filters per group take the direct kernels instead (use_direct below).
+ */
+
+/* A layer whose GEMMs would be too thin to pay for packing: depthwise-like groups (few
+ * output channels per group: the engine's MR-row tiles would be mostly padding) or very
+ * short reductions (few taps per group: each tile is written back after a handful of FMAs). */
+static inline int FC_FN(use_direct)(const conv_shape *s)
+{
+    return s->out_per_group < 4 || s->in_per_group * s->KH * s->KW < 4;
+}
+
+/* One forward GEMM's inputs: task = n * groups + g. */
+typedef struct {
+    real *out;
+    const real *x, *w, *bias;
+    int relu, plain;
+    int64_t groups;
+    const conv_shape *s;
+} FC_FN(forward_job);
+
+static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int engine_threads)
+{
+    const conv_shape *s = job->s;
+    const int64_t n = task / job->groups, g = task % job->groups;
+    const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
+    const real *x_ng = job->x + (n * s->C + g * s->in_per_group) * s->H * s->W;
+    const FC_FN(fc_matrix) weights = { job->w + g * s->out_per_group * taps, taps, 1 };
+    const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
+    const FC_FN(im2col_source) columns = { x_ng, s };
+    const FC_FN(fc_epilogue) epilogue = {
+        .c = job->out + (n * s->OC + g * s->out_per_group) * P, .ldc = P,
+        .row_bias = job->bias ? job->bias + g * s->out_per_group : NULL, .relu = job->relu,
+    };
+    FC_FN(fc_gemm)(s->out_per_group, P, taps, FC_FN(fc_pack_rows), &weights,
+                   job->plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
+                   job->plain ? (const void *)&pixels : (const void *)&columns,
+                   &epilogue, engine_threads);
+}
+
+/* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
+ * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
+ * the write-back. */
+void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const real *restrict w,
+                           const real *restrict bias, int relu,
+                           int64_t N, int64_t C, int64_t H, int64_t W,
+                           int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                           int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                           int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+{
+    conv_shape s;
+    int64_t *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+                                     pad_top, pad_left, dilation_h, dilation_w, groups);
+    if (!table || FC_FN(use_direct)(&s)) {
+        FC_FN(conv2d_forward_depthwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
+                                        stride_h, stride_w, pad_top, pad_left,
+                                        dilation_h, dilation_w, groups, num_threads);
+        free(table);
+        return;
+    }
+    /* 1x1, stride 1, no padding: im2col(x) is x itself, a (C/groups x H*W) matrix. */
+    const int plain = KH == 1 && KW == 1 && stride_h == 1 && stride_w == 1 &&
+                      pad_top == 0 && pad_left == 0;
+    const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, groups, &s };
+    const int64_t tasks = N * groups;
+    if (spread_tasks(tasks, num_threads)) {
+        #pragma omp parallel for num_threads(num_threads) schedule(static)
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(forward_task)(&job, task, 1);
+    } else {
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(forward_task)(&job, task, num_threads);
+    }
+    free(table);
+}
+
+/* How many input channels of a group one backward-data GEMM covers: a fixed share, so an
+ * image splits into several independent tasks (col2im of different channels never meets)
+ * for batch-1 threading, with about 192+ rows per GEMM to amortise packing grad_out. */
+static inline int64_t FC_FN(channels_per_task)(const conv_shape *s)
+{
+    const int64_t taps = s->KH * s->KW, rows = s->in_per_group * taps;
+    int64_t chunks = 1;
+    while (chunks * 192 < rows && chunks < s->in_per_group)
+        chunks *= 2;
+    return (s->in_per_group + chunks - 1) / chunks;
+}
+
+/* grad_x: (N, C, H, W) OUT;  grad_out: (N, OC, OH, OW) IN;  w: (OC, C/groups, KH, KW) IN.
+ * Tasks are (image, group, channel chunk); each zeroes its own grad_x planes and runs one
+ * GEMM on one thread whose custom store scatter-adds into them, so no two threads ever
+ * write the same element and each element's additions follow the engine's fixed order. */
+void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict grad_out,
+                                 const real *restrict w,
+                                 int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+{
+    conv_shape s;
+    int64_t *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+                                     pad_top, pad_left, dilation_h, dilation_w, groups);
+    if (!table || FC_FN(use_direct)(&s)) {
+        FC_FN(conv2d_backward_data_direct)(grad_x, grad_out, w, N, C, H, W, OC, KH, KW, OH, OW,
+                                           stride_h, stride_w, pad_top, pad_left,
+                                           dilation_h, dilation_w, groups, num_threads);
+        free(table);
+        return;
+    }
+    const int64_t taps = s.in_per_group * KH * KW, P = OH * OW;
+    const int64_t chunk = FC_FN(channels_per_task)(&s);
+    const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
+    /* Several tiles scatter into the same grad_x element, so each GEMM runs on one thread. */
+    const int outer = num_threads > 1 && N * groups * chunks > 1;
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (outer)
+    for (int64_t task = 0; task < N * groups * chunks; task++) {
+        const int64_t n = task / (groups * chunks), g = task / chunks % groups;
+        const int64_t c0 = task % chunks * chunk;
+        const int64_t channels = s.in_per_group - c0 < chunk ? s.in_per_group - c0 : chunk;
+        real *grad_x_ng = grad_x + (n * C + g * s.in_per_group) * H * W;
+        for (int64_t i = c0 * H * W; i < (c0 + channels) * H * W; i++)
+            grad_x_ng[i] = 0;
+        /* w_g^T: element (tap, oc) of the group's filters, starting at the chunk's taps */
+        const FC_FN(fc_matrix) weights_t = { w + g * s.out_per_group * taps + c0 * KH * KW, 1, taps };
+        const FC_FN(fc_matrix) gradients = { grad_out + (n * OC + g * s.out_per_group) * P, P, 1 };
+        const FC_FN(col2im_target) target = { grad_x_ng, c0 * KH * KW, &s };
+        const FC_FN(fc_epilogue) epilogue = { .store = FC_FN(conv_store_col2im), .store_context = &target };
+        FC_FN(fc_gemm)(channels * KH * KW, P, s.out_per_group, FC_FN(fc_pack_rows), &weights_t,
+                       FC_FN(fc_pack_cols), &gradients, &epilogue, 1);
+    }
+    free(table);
+}
+
+/* Backward-weight cuts the batch into runs of images: each run's GEMM reduces over its
+ * images alone, and the runs' partial grad_w are then added in run order. The run length
+ * depends on the shapes only (about 4096+ pixels of reduction per GEMM, at most
+ * BATCH_RUNS_MAX runs), so the sums are the same for any thread count, and runs give
+ * the threads independent work when grad_w itself is too small to split. */
+#define BATCH_RUNS_MAX 16
+static inline int64_t FC_FN(images_per_run)(int64_t N, int64_t P)
+{
+    int64_t images = (4096 + P - 1) / P;
+    if (images < (N + BATCH_RUNS_MAX - 1) / BATCH_RUNS_MAX)
+        images = (N + BATCH_RUNS_MAX - 1) / BATCH_RUNS_MAX;
+    return images < N ? images : N;
+}
+
+/* One backward-weight GEMM: task = run * groups + g, writing grad_w of group g for run. */
+typedef struct {
+    real *grad_w, *partials;   /* partials: (runs - 1) copies of grad_w, for runs 1.. */
+    const real *grad_out, *x;
+    int64_t N, groups, images_per_run;
+    const conv_shape *s;
+} FC_FN(weight_job);
+
+static void FC_FN(weight_task)(const FC_FN(weight_job) *job, int64_t task, int engine_threads)
+{
+    const conv_shape *s = job->s;
+    const int64_t run = task / job->groups, g = task % job->groups;
+    const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t n0 = run * job->images_per_run;
+    const int64_t images = job->N - n0 < job->images_per_run ? job->N - n0 : job->images_per_run;
+    real *dst = run == 0 ? job->grad_w : job->partials + (run - 1) * s->OC * taps;
+    const FC_FN(batch_source) gradients = {
+        job->grad_out + (n0 * s->OC + g * s->out_per_group) * P, s->OC * P, s };
+    const FC_FN(batch_source) columns = {
+        job->x + (n0 * s->C + g * s->in_per_group) * s->H * s->W, s->C * s->H * s->W, s };
+    const FC_FN(fc_epilogue) epilogue = { .c = dst + g * s->out_per_group * taps, .ldc = taps };
+    FC_FN(fc_gemm)(s->out_per_group, taps, images * P, FC_FN(conv_pack_grad_out), &gradients,
+                   FC_FN(conv_pack_im2col_t), &columns, &epilogue, engine_threads);
+}
+
+/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT;
+ * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. */
+void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
+                                   const real *restrict grad_out, const real *restrict x,
+                                   int64_t N, int64_t C, int64_t H, int64_t W,
+                                   int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                   int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                   int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+{
+    conv_shape s;
+    int64_t *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+                                     pad_top, pad_left, dilation_h, dilation_w, groups);
+    const int64_t P = OH * OW, size = OC * s.in_per_group * KH * KW;
+    const int64_t images_per_run = FC_FN(images_per_run)(N, P);
+    const int64_t runs = (N + images_per_run - 1) / images_per_run;
+    real *partials = table && runs > 1 ? malloc((size_t)((runs - 1) * size) * sizeof(real)) : NULL;
+    if (!table || (runs > 1 && !partials) || FC_FN(use_direct)(&s)) {
+        free(table);
+        free(partials);
+        FC_FN(conv2d_backward_weight_depthwise)(grad_w, grad_bias, grad_out, x, N, C, H, W,
+                                                OC, KH, KW, OH, OW, stride_h, stride_w,
+                                                pad_top, pad_left, dilation_h, dilation_w,
+                                                groups, num_threads);
+        return;
+    }
+    const FC_FN(weight_job) job = { grad_w, partials, grad_out, x, N, groups, images_per_run, &s };
+    const int64_t tasks = runs * groups;
+    if (spread_tasks(tasks, num_threads)) {
+        #pragma omp parallel for num_threads(num_threads) schedule(static)
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(weight_task)(&job, task, 1);
+    } else {
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(weight_task)(&job, task, num_threads);
+    }
+    if (runs > 1) {
+        #pragma omp parallel for num_threads(num_threads) schedule(static)
+        for (int64_t i = 0; i < size; i++) {
+            real sum = grad_w[i];
+            for (int64_t run = 1; run < runs; run++)
+                sum += partials[(run - 1) * size + i];
+            grad_w[i] = sum;
+        }
+    }
+    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
+    free(partials);
+    free(table);
+}
