@@ -72,6 +72,34 @@ static int64_t *conv_shape_init(conv_shape *shape, int64_t C, int64_t H, int64_t
     return table;
 }
 
+/* A position in the pixels of a run of images: column j of an im2col matrix stacked over
+ * images is pixel (oh, ow) of image n, j = (n * OH + oh) * OW + ow. Packers and stores
+ * walk their columns in runs along one output row, advancing the cursor by each run. */
+typedef struct { int64_t n, oh, ow; } pixel_cursor;
+
+static inline pixel_cursor pixel_at(const conv_shape *s, int64_t j)
+{
+    return (pixel_cursor){ j / (s->OH * s->OW), j / s->OW % s->OH, j % s->OW };
+}
+
+/* The length of the run from the cursor to the end of its output row, at most `limit`. */
+static inline int64_t row_run(const conv_shape *s, const pixel_cursor *at, int64_t limit)
+{
+    return s->OW - at->ow < limit ? s->OW - at->ow : limit;
+}
+
+static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t len)
+{
+    at->ow += len;
+    if (at->ow == s->OW) {
+        at->ow = 0;
+        if (++at->oh == s->OH) {
+            at->oh = 0;
+            at->n++;
+        }
+    }
+}
+
 /* Whether to run independent GEMM tasks side by side, one engine thread each (when there
  * are enough to keep every thread busy and roughly balanced), rather than one after the
  * other with the engine threading each. The engine's bits do not depend on its thread

@@ -17,32 +17,69 @@ static inline int FC_FN(use_direct)(const conv_shape *s)
     return s->out_per_group < 4 || s->in_per_group * s->KH * s->KW < 4;
 }
 
-/* One forward GEMM's inputs: task = n * groups + g. */
+/* Images per GEMM for forward and backward-data: one when an image has pixels enough for
+ * wide GEMMs, else enough images for about 1024 columns, so that the filters packed for
+ * a GEMM serve many pixels (small late-layer images would repack them for every few dozen). */
+static inline int64_t FC_FN(images_per_gemm)(int64_t N, int64_t P)
+{
+    const int64_t images = (1024 + P - 1) / P;
+    return images < N ? images : N;
+}
+
+/* One forward GEMM's inputs: task = run * groups + g, over images_per_run images. */
 typedef struct {
     real *out;
     const real *x, *w, *bias;
     int relu, plain;
-    int64_t groups;
+    int64_t N, groups, images_per_run;
     const conv_shape *s;
 } FC_FN(forward_job);
 
 static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int engine_threads)
 {
     const conv_shape *s = job->s;
-    const int64_t n = task / job->groups, g = task % job->groups;
+    const int64_t run = task / job->groups, g = task % job->groups;
     const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
-    const real *x_ng = job->x + (n * s->C + g * s->in_per_group) * s->H * s->W;
-    const FC_FN(fc_matrix) weights = { job->w + g * s->out_per_group * taps, taps, 1 };
-    const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
-    const FC_FN(im2col_source) columns = { x_ng, s };
-    const FC_FN(fc_epilogue) epilogue = {
-        .c = job->out + (n * s->OC + g * s->out_per_group) * P, .ldc = P,
-        .row_bias = job->bias ? job->bias + g * s->out_per_group : NULL, .relu = job->relu,
-    };
-    FC_FN(fc_gemm)(s->out_per_group, P, taps, FC_FN(fc_pack_rows), &weights,
-                   job->plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
-                   job->plain ? (const void *)&pixels : (const void *)&columns,
-                   &epilogue, engine_threads);
+    const int64_t n0 = run * job->images_per_run;
+    const int64_t images = job->N - n0 < job->images_per_run ? job->N - n0 : job->images_per_run;
+    const int64_t rows = s->out_per_group;
+    const real *x_ng = job->x + (n0 * s->C + g * s->in_per_group) * s->H * s->W;
+    real *out_ng = job->out + (n0 * s->OC + g * rows) * P;
+    const real *bias = job->bias ? job->bias + g * rows : NULL;
+    const FC_FN(fc_matrix) weights = { job->w + g * rows * taps, taps, 1 };
+    const FC_FN(batch_source) columns = { x_ng, s->C * s->H * s->W, s };
+    if (job->images_per_run == 1) {
+        /* one image: out_ng is a plain matrix, bias and ReLU fused into the write-back */
+        const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
+        const FC_FN(fc_epilogue) epilogue = {
+            .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu };
+        FC_FN(fc_gemm)(rows, P, taps, FC_FN(fc_pack_rows), &weights,
+                       job->plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
+                       job->plain ? (const void *)&pixels : (const void *)&columns,
+                       &epilogue, engine_threads);
+        return;
+    }
+    /* several images: the columns hop from image to image, so a store adds each tile into
+     * place; bias and ReLU follow in the engine's own order (product, + bias, max). */
+    for (int64_t image = 0; image < images; image++)
+        for (int64_t i = 0; i < rows * P; i++)
+            out_ng[image * s->OC * P + i] = 0;
+    const FC_FN(batch_target) target = { out_ng, s->OC * P, 0, s };
+    const FC_FN(fc_epilogue) epilogue = { .store = FC_FN(conv_store_images), .store_context = &target };
+    FC_FN(fc_gemm)(rows, images * P, taps, FC_FN(fc_pack_rows), &weights,
+                   FC_FN(conv_pack_im2col), &columns, &epilogue, engine_threads);
+    if (!bias && !job->relu)
+        return;
+    for (int64_t image = 0; image < images; image++)
+        for (int64_t i = 0; i < rows; i++) {
+            real *restrict plane = out_ng + image * s->OC * P + i * P;
+            if (bias)
+                for (int64_t p = 0; p < P; p++)
+                    plane[p] += bias[i];
+            if (job->relu)
+                for (int64_t p = 0; p < P; p++)
+                    plane[p] = plane[p] > 0 || plane[p] != plane[p] ? plane[p] : 0;
+        }
 }
 
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
@@ -68,8 +105,9 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
     /* 1x1, stride 1, no padding: im2col(x) is x itself, a (C/groups x H*W) matrix. */
     const int plain = KH == 1 && KW == 1 && stride_h == 1 && stride_w == 1 &&
                       pad_top == 0 && pad_left == 0;
-    const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, groups, &s };
-    const int64_t tasks = N * groups;
+    const int64_t images_per_run = FC_FN(images_per_gemm)(N, OH * OW);
+    const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, N, groups, images_per_run, &s };
+    const int64_t tasks = (N + images_per_run - 1) / images_per_run * groups;
     if (spread_tasks(tasks, num_threads)) {
         #pragma omp parallel for num_threads(num_threads) schedule(static)
         for (int64_t task = 0; task < tasks; task++)
@@ -94,9 +132,10 @@ static inline int64_t FC_FN(channels_per_task)(const conv_shape *s)
 }
 
 /* grad_x: (N, C, H, W) OUT;  grad_out: (N, OC, OH, OW) IN;  w: (OC, C/groups, KH, KW) IN.
- * Tasks are (image, group, channel chunk); each zeroes its own grad_x planes and runs one
- * GEMM on one thread whose custom store scatter-adds into them, so no two threads ever
- * write the same element and each element's additions follow the engine's fixed order. */
+ * Tasks are (run of images, group, channel chunk); each zeroes its own grad_x planes and
+ * runs one GEMM on one thread whose store scatter-adds into them (several tiles reach the
+ * same element), so no two threads ever write the same element and each element's
+ * additions follow the engine's fixed order. */
 void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict grad_out,
                                  const real *restrict w,
                                  int64_t N, int64_t C, int64_t H, int64_t W,
@@ -117,23 +156,29 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
     const int64_t taps = s.in_per_group * KH * KW, P = OH * OW;
     const int64_t chunk = FC_FN(channels_per_task)(&s);
     const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
-    /* Several tiles scatter into the same grad_x element, so each GEMM runs on one thread. */
-    const int outer = num_threads > 1 && N * groups * chunks > 1;
-    #pragma omp parallel for num_threads(num_threads) schedule(static) if (outer)
-    for (int64_t task = 0; task < N * groups * chunks; task++) {
-        const int64_t n = task / (groups * chunks), g = task / chunks % groups;
+    const int64_t images_per_run = FC_FN(images_per_gemm)(N, P);
+    const int64_t runs = (N + images_per_run - 1) / images_per_run;
+    const int64_t tasks = runs * groups * chunks;
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && tasks > 1)
+    for (int64_t task = 0; task < tasks; task++) {
+        const int64_t run = task / (groups * chunks), g = task / chunks % groups;
         const int64_t c0 = task % chunks * chunk;
         const int64_t channels = s.in_per_group - c0 < chunk ? s.in_per_group - c0 : chunk;
-        real *grad_x_ng = grad_x + (n * C + g * s.in_per_group) * H * W;
-        for (int64_t i = c0 * H * W; i < (c0 + channels) * H * W; i++)
-            grad_x_ng[i] = 0;
-        /* w_g^T: element (tap, oc) of the group's filters, starting at the chunk's taps */
+        const int64_t n0 = run * images_per_run;
+        const int64_t images = N - n0 < images_per_run ? N - n0 : images_per_run;
+        real *grad_x_ng = grad_x + (n0 * C + g * s.in_per_group) * H * W;
+        for (int64_t image = 0; image < images; image++)
+            for (int64_t i = c0 * H * W; i < (c0 + channels) * H * W; i++)
+                grad_x_ng[image * C * H * W + i] = 0;
+        /* w_g^T: element (tap, oc) of the group's filters, from the chunk's first tap */
         const FC_FN(fc_matrix) weights_t = { w + g * s.out_per_group * taps + c0 * KH * KW, 1, taps };
-        const FC_FN(fc_matrix) gradients = { grad_out + (n * OC + g * s.out_per_group) * P, P, 1 };
-        const FC_FN(col2im_target) target = { grad_x_ng, c0 * KH * KW, &s };
-        const FC_FN(fc_epilogue) epilogue = { .store = FC_FN(conv_store_col2im), .store_context = &target };
-        FC_FN(fc_gemm)(channels * KH * KW, P, s.out_per_group, FC_FN(fc_pack_rows), &weights_t,
-                       FC_FN(fc_pack_cols), &gradients, &epilogue, 1);
+        const FC_FN(batch_source) gradients = {
+            grad_out + (n0 * OC + g * s.out_per_group) * P, OC * P, &s };
+        const FC_FN(batch_target) target = { grad_x_ng, C * H * W, c0 * KH * KW, &s };
+        const FC_FN(fc_epilogue) epilogue = {
+            .store = FC_FN(conv_store_col2im), .store_context = &target };
+        FC_FN(fc_gemm)(channels * KH * KW, images * P, s.out_per_group, FC_FN(fc_pack_rows),
+                       &weights_t, FC_FN(conv_pack_grad_out_cols), &gradients, &epilogue, 1);
     }
     free(table);
 }

@@ -3,11 +3,21 @@
  * NCHW tensor itself, so im2col costs one pass over a cache-sized block, never a buffer
  * of C*KH*KW x OH*OW values.
  *
- * Index conventions: a "tap" row index t = (c * KH + kh) * KW + kw, the layout of one
- * filter in w; a "pixel" index p = oh * OW + ow, the layout of one output plane. */
+ * Index conventions: a "tap" index t = (c * KH + kh) * KW + kw, the layout of one filter
+ * in w; a "pixel" index j = (n * OH + oh) * OW + ow runs over the output pixels of a run of
+ * consecutive images (pixel_cursor in conv.c), so one GEMM can cover several small images. */
+
+/* Where a packer or store finds its tensor: x, grad_out or out, at the run's first image
+ * and the group's first channel. */
+typedef struct {
+    const real *data;
+    int64_t image_stride;     /* elements between images: C*H*W (x) or OC*OH*OW (grad_out) */
+    const conv_shape *shape;
+} FC_FN(batch_source);
 
 /* dst[i * dst_stride] for the `len` output pixels (oh, ow .. ow+len-1) of one output row:
- * the input value tap (offset_h, offset_w, [ow_first, ow_end)) reads, or 0 in the padding. */
+ * the input value of `plane` that the tap (offset_h, offset_w, valid outputs
+ * [ow_first, ow_end)) reads there, or 0 in the padding. */
 static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
                                      const real *restrict plane, const conv_shape *s,
                                      int64_t oh, int64_t ow, int64_t len, int64_t offset_h,
@@ -18,69 +28,91 @@ static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
     int64_t b = ow_end < ow + len ? ow_end : ow + len;
     if (ih < 0 || ih >= s->H || a > b)
         a = b = ow;   /* the whole run is padding */
-    const real *restrict row = plane + ih * s->W + offset_w;
     for (int64_t o = ow; o < a; o++)
         dst[(o - ow) * dst_stride] = 0;
-    if (dst_stride == 1 && s->stride_w == 1) {
-        /* the common case: a contiguous copy gcc turns into vector moves */
-        real *restrict d = dst - ow;
-        for (int64_t o = a; o < b; o++)
-            d[o] = row[o];
-    } else {
-        for (int64_t o = a; o < b; o++)
-            dst[(o - ow) * dst_stride] = row[o * s->stride_w];
+    if (a < b) {
+        const real *restrict row = plane + ih * s->W + offset_w;
+        if (dst_stride == 1 && s->stride_w == 1) {
+            /* the common case: a contiguous copy gcc turns into vector moves */
+            real *restrict d = dst - ow;
+            for (int64_t o = a; o < b; o++)
+                d[o] = row[o];
+        } else {
+            for (int64_t o = a; o < b; o++)
+                dst[(o - ow) * dst_stride] = row[o * s->stride_w];
+        }
     }
     for (int64_t o = b; o < ow + len; o++)
         dst[(o - ow) * dst_stride] = 0;
 }
 
-/* The forward's B operand: im2col of one image and group, C/groups*KH*KW x OH*OW,
- * read from x. */
-typedef struct {
-    const real *x;            /* (C/groups, H, W) planes of this image and group */
-    const conv_shape *shape;
-} FC_FN(im2col_source);
+static inline void FC_FN(tap_offsets)(const conv_shape *s, int64_t tap, int64_t *c,
+                                      int64_t *kw, int64_t *offset_h, int64_t *offset_w)
+{
+    *kw = tap % s->KW;
+    *c = tap / (s->KW * s->KH);
+    *offset_h = tap / s->KW % s->KH * s->dilation_h - s->pad_top;
+    *offset_w = *kw * s->dilation_w - s->pad_left;
+}
 
-/* dst: packed B block OUT (columns = pixels first.., depth = taps k0..);  source: im2col_source IN.
- * Taps outermost: each tap's row bounds are worked out once, then its pixels are copied in
- * runs that stop at sliver and output-row boundaries. */
+/* Zero the padding entries t in [count, padded) of packed column k (forward-style layout). */
+static inline void FC_FN(zero_tail)(real *restrict dst, int64_t count, int64_t depth,
+                                    int64_t k, int64_t R)
+{
+    for (int64_t t = count; t < (count + R - 1) / R * R; t++)
+        dst[((t / R) * depth + k) * R + t % R] = 0;
+}
+
+/* The forward's B operand: im2col(x), taps x pixels.
+ * dst: packed B block OUT (columns = pixels first.., depth = taps k0..);  source: batch_source
+ * over x IN. Taps outermost: each tap's bounds are worked out once, then its pixels are
+ * copied in runs that stop at sliver and output-row boundaries. */
 void FC_FN(conv_pack_im2col)(real *restrict dst, const void *source,
                              int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
-    const FC_FN(im2col_source) *src = (const FC_FN(im2col_source) *)source;
+    const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
     const conv_shape *s = src->shape;
-    const int64_t padded = (count + R - 1) / R * R;
     for (int64_t k = 0; k < depth; k++) {
-        const int64_t tap = k0 + k;
-        const int64_t kw = tap % s->KW, kh = tap / s->KW % s->KH, c = tap / (s->KW * s->KH);
-        const int64_t offset_h = kh * s->dilation_h - s->pad_top;
-        const int64_t offset_w = kw * s->dilation_w - s->pad_left;
-        const real *plane = src->x + c * s->H * s->W;
-        int64_t oh = first / s->OW, ow = first % s->OW;
+        int64_t c, kw, offset_h, offset_w;
+        FC_FN(tap_offsets)(s, k0 + k, &c, &kw, &offset_h, &offset_w);
+        pixel_cursor at = pixel_at(s, first);
         for (int64_t t = 0; t < count;) {
-            int64_t len = s->OW - ow;
-            if (len > R - t % R) len = R - t % R;
-            if (len > count - t) len = count - t;
-            FC_FN(gather_row)(dst + ((t / R) * depth + k) * R + t % R, 1, plane, s, oh, ow, len,
-                              offset_h, offset_w, s->ow_first[kw], s->ow_end[kw]);
+            const int64_t len = row_run(s, &at, R - t % R < count - t ? R - t % R : count - t);
+            FC_FN(gather_row)(dst + ((t / R) * depth + k) * R + t % R, 1,
+                              src->data + at.n * src->image_stride + c * s->H * s->W, s,
+                              at.oh, at.ow, len, offset_h, offset_w, s->ow_first[kw], s->ow_end[kw]);
             t += len;
-            ow += len;
-            if (ow == s->OW) { ow = 0; oh++; }
+            pixel_advance(s, &at, len);
         }
-        for (int64_t t = count; t < padded; t++)
-            dst[((t / R) * depth + k) * R + t % R] = 0;
+        FC_FN(zero_tail)(dst, count, depth, k, R);
     }
 }
 
-/* Backward-weight's operands, over a run of images: depth q = n * OH*OW + p runs over the
- * images and pixels of the run. */
-typedef struct {
-    const real *data;         /* grad_out (A) or x (B) at the run's first image and the group */
-    int64_t image_stride;     /* elements between images: OC*OH*OW (A) or C*H*W (B) */
-    const conv_shape *shape;
-} FC_FN(batch_source);
+/* Backward-data's B operand: grad_out, output channels x pixels.
+ * dst: packed B block OUT (columns = pixels first.., depth = output channels k0.. of the
+ * group);  source: batch_source over grad_out IN. */
+void FC_FN(conv_pack_grad_out_cols)(real *restrict dst, const void *source,
+                                    int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
+{
+    const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
+    const int64_t P = src->shape->OH * src->shape->OW;
+    for (int64_t k = 0; k < depth; k++) {
+        for (int64_t t = 0; t < count;) {
+            const int64_t j = first + t, n = j / P, p = j % P;
+            int64_t len = R - t % R < count - t ? R - t % R : count - t;
+            if (len > P - p) len = P - p;
+            const real *restrict from = src->data + n * src->image_stride + (k0 + k) * P + p;
+            real *restrict to = dst + ((t / R) * depth + k) * R + t % R;
+            for (int64_t i = 0; i < len; i++)
+                to[i] = from[i];
+            t += len;
+        }
+        FC_FN(zero_tail)(dst, count, depth, k, R);
+    }
+}
 
-/* dst: packed A block OUT (rows = output channels first.. of the group, depth = (n, p) from k0);
+/* Backward-weight's A operand: grad_out, output channels x pixels.
+ * dst: packed A block OUT (rows = output channels first.. of the group, depth = pixels k0..);
  * source: batch_source over grad_out IN. Each row is read along its contiguous planes. */
 void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
@@ -98,7 +130,7 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
         int64_t n = k0 / P, p = k0 % P;
         for (int64_t k = 0; k < depth;) {
             const real *restrict plane = src->data + n * src->image_stride + (first + t) * P;
-            int64_t len = P - p < depth - k ? P - p : depth - k;
+            const int64_t len = P - p < depth - k ? P - p : depth - k;
             for (int64_t i = 0; i < len; i++)
                 d[(k + i) * R] = plane[p + i];
             k += len;
@@ -108,14 +140,14 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
     }
 }
 
-/* dst: packed B block OUT (columns = taps first.., depth = (n, p) from k0);
- * source: batch_source over x IN: the transpose of im2col, stacked over the run's images. */
+/* Backward-weight's B operand: im2col(x) transposed, pixels x taps.
+ * dst: packed B block OUT (columns = taps first.., depth = pixels k0..);  source:
+ * batch_source over x IN. */
 void FC_FN(conv_pack_im2col_t)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
     const conv_shape *s = src->shape;
-    const int64_t P = s->OH * s->OW;
     const int64_t padded = (count + R - 1) / R * R;
     for (int64_t t = 0; t < padded; t++) {
         real *restrict d = dst + (t / R) * depth * R + t % R;
@@ -124,57 +156,74 @@ void FC_FN(conv_pack_im2col_t)(real *restrict dst, const void *source,
                 d[k * R] = 0;
             continue;
         }
-        const int64_t tap = first + t;
-        const int64_t kw = tap % s->KW, kh = tap / s->KW % s->KH, c = tap / (s->KW * s->KH);
-        const int64_t offset_h = kh * s->dilation_h - s->pad_top;
-        const int64_t offset_w = kw * s->dilation_w - s->pad_left;
-        int64_t n = k0 / P, oh = k0 % P / s->OW, ow = k0 % s->OW;
+        int64_t c, kw, offset_h, offset_w;
+        FC_FN(tap_offsets)(s, first + t, &c, &kw, &offset_h, &offset_w);
+        pixel_cursor at = pixel_at(s, k0);
         for (int64_t k = 0; k < depth;) {
-            const int64_t len = s->OW - ow < depth - k ? s->OW - ow : depth - k;
-            FC_FN(gather_row)(d + k * R, R, src->data + n * src->image_stride + c * s->H * s->W,
-                              s, oh, ow, len, offset_h, offset_w, s->ow_first[kw], s->ow_end[kw]);
+            const int64_t len = row_run(s, &at, depth - k);
+            FC_FN(gather_row)(d + k * R, R, src->data + at.n * src->image_stride + c * s->H * s->W,
+                              s, at.oh, at.ow, len, offset_h, offset_w, s->ow_first[kw], s->ow_end[kw]);
             k += len;
-            ow += len;
-            if (ow == s->OW) {
-                ow = 0;
-                if (++oh == s->OH) { oh = 0; n++; }
-            }
+            pixel_advance(s, &at, len);
         }
     }
 }
 
-/* col2im as the engine's custom store for backward-data: tile element (i, j) is the
- * gradient of the im2col entry (tap row0 + i0 + i, pixel j0 + j), and is added to the one
- * grad_x element that entry was read from (nothing, for padding). */
+/* A custom store's destination: out or grad_x at the run's first image and the group's
+ * first channel, and (col2im) the tap index of the product's row 0. */
 typedef struct {
-    real *grad_x;             /* (C/groups, H, W) planes of this image and group */
-    int64_t row0;             /* tap index of the product's row 0 */
+    real *data;
+    int64_t image_stride;     /* OC*OH*OW (out) or C*H*W (grad_x) */
+    int64_t row0;
     const conv_shape *shape;
-} FC_FN(col2im_target);
+} FC_FN(batch_target);
 
-/* context: col2im_target (its grad_x is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
+/* The forward's store when one GEMM covers several images: tile element (i, j) is added to
+ * out at output channel i0 + i of the group, pixel j0 + j.
+ * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
+void FC_FN(conv_store_images)(const void *context, const real *tile, int64_t ld,
+                              int64_t i0, int64_t j0, int64_t m, int64_t n)
+{
+    const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
+    const int64_t P = target->shape->OH * target->shape->OW;
+    for (int64_t t = 0; t < n;) {
+        const int64_t image = (j0 + t) / P, p = (j0 + t) % P;
+        const int64_t len = P - p < n - t ? P - p : n - t;
+        real *plane = target->data + image * target->image_stride + i0 * P + p;
+        for (int64_t i = 0; i < m; i++) {
+            real *restrict to = plane + i * P;
+            const real *restrict from = tile + i * ld + t;
+            for (int64_t q = 0; q < len; q++)
+                to[q] += from[q];
+        }
+        t += len;
+    }
+}
+
+/* col2im as backward-data's store: tile element (i, j) is the gradient of the im2col entry
+ * (tap row0 + i0 + i, pixel j0 + j), added to the one grad_x element that entry was read
+ * from (nothing, for padding).
+ * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
 void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
                               int64_t i0, int64_t j0, int64_t m, int64_t n)
 {
-    const FC_FN(col2im_target) *target = (const FC_FN(col2im_target) *)context;
+    const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
     const conv_shape *s = target->shape;
     for (int64_t i = 0; i < m; i++) {
-        const int64_t tap = target->row0 + i0 + i;
-        const int64_t kw = tap % s->KW, kh = tap / s->KW % s->KH, c = tap / (s->KW * s->KH);
-        const int64_t offset_h = kh * s->dilation_h - s->pad_top;
-        const int64_t offset_w = kw * s->dilation_w - s->pad_left;
+        int64_t c, kw, offset_h, offset_w;
+        FC_FN(tap_offsets)(s, target->row0 + i0 + i, &c, &kw, &offset_h, &offset_w);
         const int64_t ow_first = s->ow_first[kw], ow_end = s->ow_end[kw];
-        real *plane = target->grad_x + c * s->H * s->W;
         const real *values = tile + i * ld;
-        int64_t oh = j0 / s->OW, ow = j0 % s->OW;
+        pixel_cursor at = pixel_at(s, j0);
         for (int64_t t = 0; t < n;) {
-            const int64_t len = s->OW - ow < n - t ? s->OW - ow : n - t;
-            const int64_t ih = oh * s->stride_h + offset_h;
-            if (ih >= 0 && ih < s->H) {
-                const int64_t a = ow_first < ow ? ow : ow_first;
-                const int64_t b = ow_end < ow + len ? ow_end : ow + len;
-                real *restrict row = plane + ih * s->W + offset_w;
-                const real *restrict v = values + t - ow;
+            const int64_t len = row_run(s, &at, n - t);
+            const int64_t ih = at.oh * s->stride_h + offset_h;
+            const int64_t a = ow_first < at.ow ? at.ow : ow_first;
+            const int64_t b = ow_end < at.ow + len ? ow_end : at.ow + len;
+            if (ih >= 0 && ih < s->H && a < b) {
+                real *restrict row = target->data + at.n * target->image_stride
+                                     + (c * s->H + ih) * s->W + offset_w;
+                const real *restrict v = values + t - at.ow;
                 if (s->stride_w == 1) {
                     for (int64_t o = a; o < b; o++)
                         row[o] += v[o];
@@ -184,8 +233,7 @@ void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
                 }
             }
             t += len;
-            ow += len;
-            if (ow == s->OW) { ow = 0; oh++; }
+            pixel_advance(s, &at, len);
         }
     }
 }
