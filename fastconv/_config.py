@@ -5,6 +5,7 @@ import sys
 
 import numpy
 
+from fastconv._ext import gemm as _gemm
 from fastconv._ext import threads as _omp
 from fastconv._threads import get_num_threads
 
@@ -16,6 +17,19 @@ def available_processors():
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+def kernel_isa():
+    """The GEMM engine's micro-kernels in use, and whether FASTCONV_ISA was refused."""
+    isa = _gemm.isa()
+    text = f"GEMM micro-kernels {isa}"
+    forced = os.environ.get("FASTCONV_ISA")
+    if _gemm.isa_forced_refused():
+        text += (f" (FASTCONV_ISA={forced!r} refused: not one of avx512, avx2, generic "
+                 f"that this CPU runs)")
+    elif forced:
+        text += " (forced by FASTCONV_ISA)"
+    return text
 
 
 def config():
@@ -33,7 +47,7 @@ def config():
         "threads": get_num_threads(),
         "processors": available_processors(),
         "cpu_features": [f for f in CPU_FEATURES if _omp.cpu_supports(f)],
-        "kernel_isa": "generic C (compiler auto-vectorised)",
+        "kernel_isa": kernel_isa(),
     }
 
 

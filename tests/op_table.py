@@ -49,5 +49,6 @@ def all_cases():
     from cases_softmax import CASES as softmax
     from cases_loss import CASES as loss
     from cases_dropout import CASES as dropout
+    from cases_matmul import CASES as matmul
 
-    return conv + pool + batchnorm + linear + activation + softmax + loss + dropout
+    return conv + pool + batchnorm + linear + activation + softmax + loss + dropout + matmul

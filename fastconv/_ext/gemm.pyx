@@ -21,6 +21,7 @@ cdef extern from "gemm.h" nogil:
         int relu
         fc_store_f32 store
         const void *store_context
+        const float *col_bias
     ctypedef struct fc_epilogue_f64:
         double *c
         int64_t ldc
@@ -29,6 +30,7 @@ cdef extern from "gemm.h" nogil:
         int relu
         fc_store_f64 store
         const void *store_context
+        const double *col_bias
     ctypedef struct fc_matrix_f32:
         const float *data
         int64_t row_stride, col_stride
@@ -55,6 +57,25 @@ cdef extern from "gemm.h" nogil:
                           int64_t k0, int64_t depth, int64_t R)
     const char *fc_gemm_isa()
     int fc_gemm_isa_forced_refused()
+
+
+cdef extern from "gemm_kernels.h" nogil:
+    ctypedef struct fc_gemm_config_f32:
+        int64_t MR, NR, MC, KC, NC
+    ctypedef struct fc_gemm_config_f64:
+        int64_t MR, NR, MC, KC, NC
+    const fc_gemm_config_f32 *fc_gemm_config_get_f32()
+    const fc_gemm_config_f64 *fc_gemm_config_get_f64()
+
+
+def blocking(str dtype):
+    """(MR, NR, MC, KC, NC) of the micro-kernel in use for "float32" or "float64", so tests
+    can pick sizes that cross every block edge."""
+    if dtype == "float32":
+        c32 = fc_gemm_config_get_f32()[0]
+        return c32.MR, c32.NR, c32.MC, c32.KC, c32.NC
+    c64 = fc_gemm_config_get_f64()[0]
+    return c64.MR, c64.NR, c64.MC, c64.KC, c64.NC
 
 
 def isa():
@@ -93,10 +114,12 @@ cdef void store_transposed_f64(const void *context, const double *tile, int64_t 
             out.data[(j0 + j) * out.ld + i0 + i] += tile[i * ld_tile + j]
 
 
-def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or (N, M) with store_transposed
+def gemm(floating[:, :] c,                # OUT (M, N), columns adjacent, rows at any stride;
+                                          #     (N, M) with store_transposed
          const floating[:, :] a,           # IN  (M, K), any strides (in whole elements)
          const floating[:, :] b,           # IN  (K, N), any strides (in whole elements)
          const floating[::1] row_bias,     # IN  (M,), or None
+         const floating[::1] col_bias,     # IN  (N,), or None
          bint accumulate=False, bint relu=False, bint store_transposed=False,
          bint naive=False, int num_threads=1):
     """c = a @ b per gemm.h's epilogue, by the engine (or its naive twin when `naive`)."""
@@ -105,6 +128,7 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
     cdef const floating *a_data = NULL
     cdef const floating *b_data = NULL
     cdef const floating *bias = NULL
+    cdef const floating *cbias = NULL
     cdef fc_matrix_f32 a32, b32
     cdef fc_matrix_f64 a64, b64
     cdef fc_epilogue_f32 ep32
@@ -113,18 +137,23 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
     cdef transposed_f64 t64
     if M == 0 or N == 0:
         return
+    if c.shape[1] > 1 and c.strides[1] != item:
+        raise ValueError("c's columns must be adjacent in memory")
     if K:
         a_data = &a[0, 0]
         b_data = &b[0, 0]
     if row_bias is not None:
         bias = &row_bias[0]
+    if col_bias is not None:
+        cbias = &col_bias[0]
     if floating is float:
         a32 = fc_matrix_f32(a_data, a.strides[0] // item, a.strides[1] // item)
         b32 = fc_matrix_f32(b_data, b.strides[0] // item, b.strides[1] // item)
-        ep32 = fc_epilogue_f32(&c[0, 0], c.strides[0] // item, accumulate, bias, relu, NULL, NULL)
+        ep32 = fc_epilogue_f32(&c[0, 0], c.strides[0] // item, accumulate, bias, relu,
+                               NULL, NULL, cbias)
         if store_transposed:
             t32 = transposed_f32(&c[0, 0], c.strides[0] // item)
-            ep32 = fc_epilogue_f32(NULL, 0, 0, NULL, 0, store_transposed_f32, &t32)
+            ep32 = fc_epilogue_f32(NULL, 0, 0, NULL, 0, store_transposed_f32, &t32, NULL)
         with nogil:
             if naive:
                 fc_gemm_naive_f32(M, N, K, fc_pack_rows_f32, &a32, fc_pack_cols_f32, &b32, &ep32)
@@ -134,10 +163,11 @@ def gemm(floating[:, ::1] c,              # OUT (M, N), rows may be strided; or 
     else:
         a64 = fc_matrix_f64(a_data, a.strides[0] // item, a.strides[1] // item)
         b64 = fc_matrix_f64(b_data, b.strides[0] // item, b.strides[1] // item)
-        ep64 = fc_epilogue_f64(&c[0, 0], c.strides[0] // item, accumulate, bias, relu, NULL, NULL)
+        ep64 = fc_epilogue_f64(&c[0, 0], c.strides[0] // item, accumulate, bias, relu,
+                               NULL, NULL, cbias)
         if store_transposed:
             t64 = transposed_f64(&c[0, 0], c.strides[0] // item)
-            ep64 = fc_epilogue_f64(NULL, 0, 0, NULL, 0, store_transposed_f64, &t64)
+            ep64 = fc_epilogue_f64(NULL, 0, 0, NULL, 0, store_transposed_f64, &t64, NULL)
         with nogil:
             if naive:
                 fc_gemm_naive_f64(M, N, K, fc_pack_rows_f64, &a64, fc_pack_cols_f64, &b64, &ep64)

@@ -1,4 +1,4 @@
-# distutils: sources = fastconv/_kernels/linear.c
+# distutils: sources = [fastconv/_kernels/linear.c, fastconv/_kernels/gemm.c, fastconv/_kernels/gemm_dispatch.c, fastconv/_kernels/gemm_kernel_avx512.c, fastconv/_kernels/gemm_kernel_avx2.c, fastconv/_kernels/gemm_kernel_generic.c]
 """Bindings for linear.h: buffers in, one nogil call out. Checks live in fastconv/ops/linear.py."""
 from cython cimport floating
 from libc.stdint cimport int64_t

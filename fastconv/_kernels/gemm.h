@@ -47,8 +47,11 @@ typedef void (*fc_store_f64)(const void *context, const double *tile, int64_t ld
                              int64_t i0, int64_t j0, int64_t m, int64_t n);
 
 /* What happens to the product. With store == NULL: C[i * ldc + j] = (accumulate ? C : 0)
- * + sum_k A[i][k] B[k][j] + (row_bias ? row_bias[i] : 0), then max(0, .) if relu.
- * With store != NULL: c, ldc, row_bias and relu must be 0/NULL (see fc_store_*). */
+ * + sum_k A[i][k] B[k][j] + (row_bias ? row_bias[i] : 0) + (col_bias ? col_bias[j] : 0),
+ * then max(0, .) if relu (NaN stays NaN).
+ * With store != NULL: c, ldc, row_bias, col_bias and relu must be 0/NULL (see fc_store_*).
+ * col_bias came last, so initialisers written before it (positional or designated) still
+ * compile and leave it NULL; code that fills the struct field by field must zero it. */
 typedef struct {
     float *c;
     int64_t ldc;
@@ -57,6 +60,7 @@ typedef struct {
     int relu;
     fc_store_f32 store;
     const void *store_context;
+    const float *col_bias;
 } fc_epilogue_f32;
 
 typedef struct {
@@ -67,6 +71,7 @@ typedef struct {
     int relu;
     fc_store_f64 store;
     const void *store_context;
+    const double *col_bias;
 } fc_epilogue_f64;
 
 /* The engine: C = A * B per the epilogue, with packed panels, ISA-specific micro-kernel,

@@ -25,16 +25,20 @@
 #include <omp.h>
 #endif
 
-/* After the last k block: c (m x n, row stride ldc) += row_bias (per row), then ReLU,
- * which keeps NaN as ops.relu does. */
+/* After the last k block: c (m x n, row stride ldc) += row_bias (per row), += col_bias
+ * (per column), then ReLU, which keeps NaN as ops.relu does. */
 static void FC_FN(gemm_finish)(real *restrict c, int64_t ldc, int64_t m, int64_t n,
-                               const real *restrict row_bias, int relu)
+                               const real *restrict row_bias, const real *restrict col_bias,
+                               int relu)
 {
     for (int64_t i = 0; i < m; i++) {
         real *restrict row = c + i * ldc;
         if (row_bias)
             for (int64_t j = 0; j < n; j++)
                 row[j] += row_bias[i];
+        if (col_bias)
+            for (int64_t j = 0; j < n; j++)
+                row[j] += col_bias[j];
         if (relu)
             for (int64_t j = 0; j < n; j++)
                 row[j] = row[j] > 0 || row[j] != row[j] ? row[j] : 0;
@@ -94,9 +98,10 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                     c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + j]
                                                              : tile[i * NR + j];
                         }
-                        if (last && (ep->row_bias || ep->relu))
+                        if (last && (ep->row_bias || ep->col_bias || ep->relu))
                             FC_FN(gemm_finish)(c, ep->ldc, m, n,
-                                               ep->row_bias ? ep->row_bias + i0 : NULL, ep->relu);
+                                               ep->row_bias ? ep->row_bias + i0 : NULL,
+                                               ep->col_bias ? ep->col_bias + j0 : NULL, ep->relu);
                     }
                 }
             }
@@ -142,7 +147,8 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
             if (!epilogue->accumulate)
                 for (int64_t j = 0; j < N; j++)
                     epilogue->c[i * epilogue->ldc + j] = 0;
-        FC_FN(gemm_finish)(epilogue->c, epilogue->ldc, M, N, epilogue->row_bias, epilogue->relu);
+        FC_FN(gemm_finish)(epilogue->c, epilogue->ldc, M, N, epilogue->row_bias,
+                           epilogue->col_bias, epilogue->relu);
         return;
     }
     const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();

@@ -23,8 +23,12 @@ FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restri
 {
     __m512 left[F32_MR], right[F32_MR];
 #pragma GCC unroll 14
-    for (int i = 0; i < F32_MR; i++)
+    for (int i = 0; i < F32_MR; i++) {
+        /* C's rows are far apart and likely out of cache: ask early, use at the end */
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
         left[i] = right[i] = _mm512_setzero_ps();
+    }
     for (int64_t k = 0; k < depth; k++) {
         const __m512 b_left = _mm512_load_ps(b + k * F32_NR);
         const __m512 b_right = _mm512_load_ps(b + k * F32_NR + 16);
@@ -54,8 +58,11 @@ FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restr
 {
     __m512d left[F64_MR], right[F64_MR];
 #pragma GCC unroll 14
-    for (int i = 0; i < F64_MR; i++)
+    for (int i = 0; i < F64_MR; i++) {
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 8), _MM_HINT_T0);
         left[i] = right[i] = _mm512_setzero_pd();
+    }
     for (int64_t k = 0; k < depth; k++) {
         const __m512d b_left = _mm512_load_pd(b + k * F64_NR);
         const __m512d b_right = _mm512_load_pd(b + k * F64_NR + 8);

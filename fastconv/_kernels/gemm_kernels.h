@@ -6,7 +6,8 @@
  *     void kernel(int64_t depth, const real *a, const real *b, real *c, int64_t ldc, int add)
  *
  * computes the MR x NR tile  P[i][j] = sum over k = 0 .. depth-1, in increasing k, of
- * a[k * MR + i] * b[k * NR + j]  (one fused multiply-add per k, accumulated from 0), then
+ * a[k * MR + i] * b[k * NR + j]  (one multiply-add per k, accumulated from 0; fused on the
+ * SIMD kernels), then
  * writes c[i * ldc + j] = P[i][j], or c[i * ldc + j] + P[i][j] when `add` is nonzero.
  *   a: one packed A sliver, depth x MR (gemm.h's layout), 64-byte aligned  IN
  *   b: one packed B sliver, depth x NR, 64-byte aligned                    IN
@@ -14,8 +15,9 @@
  * It may assume depth >= 1 and that every entry of both slivers is a number to multiply
  * (padding rows and columns are zero); it must not read c when add is 0, nor touch
  * anything outside the tile. The rounding is the same for every (i, j) of the tile and for
- * every tile: a chain of FMAs from 0 in increasing k, then one add into c. That is what
- * makes edge tiles, thread splits and ISAs-with-the-same-FMA agree bit for bit.
+ * every tile: one chain of multiply-adds from 0 in increasing k, then one add into c. That
+ * is what makes edge tiles and thread splits agree bit for bit. (ISAs may differ: the
+ * portable kernel rounds the product and the sum separately.)
  */
 #ifndef FASTCONV_GEMM_KERNELS_H
 #define FASTCONV_GEMM_KERNELS_H

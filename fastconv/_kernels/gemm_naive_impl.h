@@ -39,6 +39,8 @@ void FC_FN(fc_gemm_naive)(int64_t M, int64_t N, int64_t K,
                 real value = (epilogue->accumulate ? *c : 0) + product[i * N + j];
                 if (epilogue->row_bias)
                     value += epilogue->row_bias[i];
+                if (epilogue->col_bias)
+                    value += epilogue->col_bias[j];
                 if (epilogue->relu && !(value > 0))
                     value = value != value ? value : 0;  /* ReLU keeps NaN, as relu() does */
                 *c = value;

@@ -2,122 +2,53 @@
  * per precision. Matrices are row-major: `rows` is the batch (every leading axis of x
  * flattened), `in_features` and `out_features` the feature axes.
  *
- * Straightforward loop nests, tiled so that a tile of rows is reused from cache, with
- * the innermost loop along a contiguous axis. Each output element is computed by one
- * thread, in a fixed order, so results do not depend on the thread count. */
-
-/* The dot product of two contiguous vectors of length n. Element k goes to running sum
- * k % 8: eight independent sums fill SIMD registers without reassociating any sum (no
- * -ffast-math), and the rounding is fixed by this source, not by the CPU's vector width. */
-static real FC_FN(dot)(const real *restrict a, const real *restrict b, int64_t n)
-{
-    real lane[8] = {0};
-    int64_t k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int l = 0; l < 8; l++)
-            lane[l] += a[k + l] * b[k + l];
-    real sum = 0;
-    for (int l = 0; l < 8; l++)
-        sum += lane[l];
-    for (; k < n; k++)
-        sum += a[k] * b[k];
-    return sum;
-}
+ * The three products are GEMMs on the engine (gemm.h); transposed operands are the same
+ * buffers read through swapped strides, so nothing is copied besides the engine's packing.
+ * The engine sums each element in a fixed order, so results do not depend on the thread
+ * count; so does grad_bias below. */
 
 /* y: (rows, out_features) OUT;  x: (rows, in_features) IN;
  * weight: (out_features, in_features) IN;  bias: (out_features,) IN, or NULL for no bias */
-void FC_FN(linear_forward)(real *restrict y, const real *restrict x,
-                           const real *restrict weight, const real *restrict bias,
+void FC_FN(linear_forward)(real *y, const real *x, const real *weight, const real *bias,
                            int64_t rows, int64_t in_features, int64_t out_features,
                            int num_threads)
 {
-    (void)num_threads; /* unused when built without OpenMP */
-    /* A weight row is read from memory once per tile of ROW_TILE rows of x, which stay
-     * in cache while OUT_TILE weight rows pass over them. */
-    enum { ROW_TILE = 8, OUT_TILE = 32 };
-    const int64_t row_tiles = (rows + ROW_TILE - 1) / ROW_TILE;
-    const int64_t out_tiles = (out_features + OUT_TILE - 1) / OUT_TILE;
-
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
-    for (int64_t rt = 0; rt < row_tiles; rt++) {
-        for (int64_t ot = 0; ot < out_tiles; ot++) {
-            const int64_t i0 = rt * ROW_TILE, o0 = ot * OUT_TILE;
-            const int64_t i1 = i0 + ROW_TILE < rows ? i0 + ROW_TILE : rows;
-            const int64_t o1 = o0 + OUT_TILE < out_features ? o0 + OUT_TILE : out_features;
-            for (int64_t o = o0; o < o1; o++) {
-                const real *w = weight + o * in_features;
-                for (int64_t i = i0; i < i1; i++) {
-                    real sum = FC_FN(dot)(x + i * in_features, w, in_features);
-                    y[i * out_features + o] = bias ? sum + bias[o] : sum;
-                }
-            }
-        }
-    }
+    /* y = x W^T + b: the bias is per column of y, added after the last k block. */
+    const FC_FN(fc_matrix) x_rows = {x, in_features, 1};
+    const FC_FN(fc_matrix) weight_t = {weight, 1, in_features};
+    const FC_FN(fc_epilogue) epilogue = {.c = y, .ldc = out_features, .col_bias = bias};
+    FC_FN(fc_gemm)(rows, out_features, in_features, FC_FN(fc_pack_rows), &x_rows,
+                   FC_FN(fc_pack_cols), &weight_t, &epilogue, num_threads);
 }
 
 /* grad_x: (rows, in_features) OUT;  grad_weight: (out_features, in_features) OUT;
  * grad_bias: (out_features,) OUT;  grad_y: (rows, out_features) IN;
  * x: (rows, in_features) IN;  weight: (out_features, in_features) IN */
-void FC_FN(linear_backward)(real *restrict grad_x, real *restrict grad_weight,
-                            real *restrict grad_bias, const real *restrict grad_y,
-                            const real *restrict x, const real *restrict weight,
+void FC_FN(linear_backward)(real *grad_x, real *grad_weight, real *restrict grad_bias,
+                            const real *restrict grad_y, const real *x, const real *weight,
                             int64_t rows, int64_t in_features, int64_t out_features,
                             int num_threads)
 {
-    (void)num_threads; /* unused when built without OpenMP */
-    /* Column chunks split the work along in_features too, so a batch of one row still
-     * keeps every thread busy; a tile of TILE x CHUNK accumulators stays in L1. */
-    enum { TILE = 8, CHUNK = 256 };
-    const int64_t chunks = (in_features + CHUNK - 1) / CHUNK;
-    const int64_t row_tiles = (rows + TILE - 1) / TILE;
+    /* grad_x = grad_y W */
+    const FC_FN(fc_matrix) grad_y_rows = {grad_y, out_features, 1};
+    const FC_FN(fc_matrix) weight_rows = {weight, in_features, 1};
+    const FC_FN(fc_epilogue) to_grad_x = {.c = grad_x, .ldc = in_features};
+    FC_FN(fc_gemm)(rows, in_features, out_features, FC_FN(fc_pack_rows), &grad_y_rows,
+                   FC_FN(fc_pack_cols), &weight_rows, &to_grad_x, num_threads);
+
+    /* grad_weight = grad_y^T x: the sum over the batch is the GEMM's k, in order */
+    const FC_FN(fc_matrix) grad_y_t = {grad_y, 1, out_features};
+    const FC_FN(fc_matrix) x_rows = {x, in_features, 1};
+    const FC_FN(fc_epilogue) to_grad_weight = {.c = grad_weight, .ldc = in_features};
+    FC_FN(fc_gemm)(out_features, in_features, rows, FC_FN(fc_pack_rows), &grad_y_t,
+                   FC_FN(fc_pack_cols), &x_rows, &to_grad_weight, num_threads);
+
+    /* grad_bias[o] = sum over i, in order, of grad_y[i, o]; threads own column tiles and
+     * walk the rows, so the inner loop runs along grad_y's contiguous axis. */
+    enum { TILE = 64 };
     const int64_t out_tiles = (out_features + TILE - 1) / TILE;
-
-    /* grad_x[i, :] = sum over o, in order, of grad_y[i, o] * weight[o, :] */
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
-    for (int64_t rt = 0; rt < row_tiles; rt++) {
-        for (int64_t c = 0; c < chunks; c++) {
-            const int64_t i0 = rt * TILE, k0 = c * CHUNK;
-            const int64_t i1 = i0 + TILE < rows ? i0 + TILE : rows;
-            const int64_t k1 = k0 + CHUNK < in_features ? k0 + CHUNK : in_features;
-            for (int64_t i = i0; i < i1; i++)
-                for (int64_t k = k0; k < k1; k++)
-                    grad_x[i * in_features + k] = 0;
-            for (int64_t o = 0; o < out_features; o++) {
-                const real *restrict w = weight + o * in_features;
-                for (int64_t i = i0; i < i1; i++) {
-                    const real g = grad_y[i * out_features + o];
-                    real *restrict gx = grad_x + i * in_features;
-                    for (int64_t k = k0; k < k1; k++)
-                        gx[k] += g * w[k];
-                }
-            }
-        }
-    }
-
-    /* grad_weight[o, :] = sum over i, in order, of grad_y[i, o] * x[i, :] */
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
-    for (int64_t ot = 0; ot < out_tiles; ot++) {
-        for (int64_t c = 0; c < chunks; c++) {
-            const int64_t o0 = ot * TILE, k0 = c * CHUNK;
-            const int64_t o1 = o0 + TILE < out_features ? o0 + TILE : out_features;
-            const int64_t k1 = k0 + CHUNK < in_features ? k0 + CHUNK : in_features;
-            for (int64_t o = o0; o < o1; o++)
-                for (int64_t k = k0; k < k1; k++)
-                    grad_weight[o * in_features + k] = 0;
-            for (int64_t i = 0; i < rows; i++) {
-                const real *restrict xi = x + i * in_features;
-                for (int64_t o = o0; o < o1; o++) {
-                    const real g = grad_y[i * out_features + o];
-                    real *restrict gw = grad_weight + o * in_features;
-                    for (int64_t k = k0; k < k1; k++)
-                        gw[k] += g * xi[k];
-                }
-            }
-        }
-    }
-
-    /* grad_bias[o] = sum over i, in order, of grad_y[i, o] */
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    (void)num_threads; /* unused when built without OpenMP */
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if(out_tiles > 1)
     for (int64_t ot = 0; ot < out_tiles; ot++) {
         const int64_t o0 = ot * TILE;
         const int64_t o1 = o0 + TILE < out_features ? o0 + TILE : out_features;

@@ -19,3 +19,4 @@ from fastconv.ops.activation import (
 from fastconv.ops.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 from fastconv.ops.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward
 from fastconv.ops.dropout import dropout, dropout_backward
+from fastconv.ops.matmul import matmul, matmul_backward

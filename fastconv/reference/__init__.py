@@ -19,3 +19,4 @@ from fastconv.reference.activation import (
 from fastconv.reference.softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 from fastconv.reference.loss import cross_entropy, cross_entropy_backward, mse_loss, mse_loss_backward
 from fastconv.reference.dropout import dropout, dropout_backward
+from fastconv.reference.matmul import matmul, matmul_backward
