@@ -5,7 +5,7 @@
  *   conv_gemm_impl.h       forward, backward-data, backward-weight as implicit GEMMs
  *
  * Extra memory per call (beyond the outputs and the engine's own per-thread arena):
- * 2*KW int64 of tap tables; backward-weight adds at most BATCH_CHUNKS_MAX partial copies of
+ * a table of C/groups*KH*KW conv_tap entries; backward-weight adds at most BATCH_CHUNKS_MAX partial copies of
  * grad_w (see conv_gemm_impl.h). Everything is allocated once per call, never in a loop.
  */
 #include <stdlib.h>
@@ -42,32 +42,43 @@ static inline void valid_outputs(int64_t offset, int64_t stride, int64_t in_size
     *end = hi;
 }
 
-/* One convolution's geometry, as the GEMM packers and stores see it. ow_first/ow_end hold
- * valid_outputs() per kw, so packers never divide in their loops. */
+/* Where one tap t = (c * KH + kh) * KW + kw of a filter reads: input channel c of the group,
+ * row offset oh * stride_h + offset_h, column offset ow * stride_w + offset_w, and the
+ * outputs [ow_first, ow_end) whose column falls inside the input. */
+typedef struct { int64_t channel_offset, offset_h, offset_w, ow_first, ow_end; } conv_tap;
+
+/* One convolution's geometry, as the GEMM packers and stores see it, with its taps worked
+ * out once per call so that packers never divide in their loops. */
 typedef struct {
     int64_t C, H, W, OC, KH, KW, OH, OW;
     int64_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
     int64_t in_per_group, out_per_group;
-    const int64_t *ow_first, *ow_end;
+    const conv_tap *taps;     /* (C/groups * KH * KW) */
 } conv_shape;
 
 /* Fill *shape; returns the tap table to free(), or NULL when out of memory. */
-static int64_t *conv_shape_init(conv_shape *shape, int64_t C, int64_t H, int64_t W,
-                                int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                int64_t dilation_h, int64_t dilation_w, int64_t groups)
+static conv_tap *conv_shape_init(conv_shape *shape, int64_t C, int64_t H, int64_t W,
+                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t dilation_h, int64_t dilation_w, int64_t groups)
 {
-    int64_t *table = malloc((size_t)(2 * KW) * sizeof(int64_t));
+    const int64_t taps = C / groups * KH * KW;
+    conv_tap *table = malloc((size_t)taps * sizeof(conv_tap));
     if (!table)
         return NULL;
-    for (int64_t kw = 0; kw < KW; kw++)
-        valid_outputs(kw * dilation_w - pad_left, stride_w, W, OW, &table[kw], &table[KW + kw]);
+    for (int64_t t = 0; t < taps; t++) {
+        const int64_t kw = t % KW, kh = t / KW % KH, c = t / (KW * KH);
+        conv_tap *tap = &table[t];
+        tap->channel_offset = c * H * W;
+        tap->offset_h = kh * dilation_h - pad_top;
+        tap->offset_w = kw * dilation_w - pad_left;
+        valid_outputs(tap->offset_w, stride_w, W, OW, &tap->ow_first, &tap->ow_end);
+    }
     *shape = (conv_shape){
         .C = C, .H = H, .W = W, .OC = OC, .KH = KH, .KW = KW, .OH = OH, .OW = OW,
         .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left,
         .dilation_h = dilation_h, .dilation_w = dilation_w,
-        .in_per_group = C / groups, .out_per_group = OC / groups,
-        .ow_first = table, .ow_end = table + KW,
+        .in_per_group = C / groups, .out_per_group = OC / groups, .taps = table,
     };
     return table;
 }

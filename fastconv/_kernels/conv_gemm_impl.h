@@ -93,7 +93,7 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
                            int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
 {
     conv_shape s;
-    int64_t *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+    conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
     if (!table || FC_FN(use_direct)(&s)) {
         FC_FN(conv2d_forward_depthwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
@@ -144,7 +144,7 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
 {
     conv_shape s;
-    int64_t *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+    conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
     if (!table || FC_FN(use_direct)(&s)) {
         FC_FN(conv2d_backward_data_direct)(grad_x, grad_out, w, N, C, H, W, OC, KH, KW, OH, OW,
@@ -152,6 +152,29 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
                                            dilation_h, dilation_w, groups, num_threads);
         free(table);
         return;
+    }
+    if (stride_h == 1 && stride_w == 1) {
+        /* Stride 1: grad_x is the forward convolution of grad_out with the filters
+         * transposed (C/groups <-> OC/groups) and flipped, padded so that the output is
+         * H x W: an implicit GEMM whose reduction is OC/groups*KH*KW long and whose every
+         * element is written once, instead of a short GEMM plus a col2im scatter. */
+        real *flipped = malloc((size_t)(C * s.out_per_group * KH * KW) * sizeof(real));
+        if (flipped) {
+            for (int64_t g = 0; g < groups; g++)
+                for (int64_t oc = 0; oc < s.out_per_group; oc++)
+                    for (int64_t c = 0; c < s.in_per_group; c++)
+                        for (int64_t k = 0; k < KH * KW; k++)
+                            flipped[((g * s.in_per_group + c) * s.out_per_group + oc) * KH * KW + k] =
+                                w[((g * s.out_per_group + oc) * s.in_per_group + c) * KH * KW
+                                  + KH * KW - 1 - k];
+            FC_FN(conv2d_forward)(grad_x, grad_out, flipped, NULL, 0, N, OC, OH, OW, C, KH, KW,
+                                  H, W, 1, 1, (KH - 1) * dilation_h - pad_top,
+                                  (KW - 1) * dilation_w - pad_left, dilation_h, dilation_w,
+                                  groups, num_threads);
+            free(flipped);
+            free(table);
+            return;
+        }
     }
     const int64_t taps = s.in_per_group * KH * KW, P = OH * OW;
     const int64_t chunk = FC_FN(channels_per_task)(&s);
@@ -232,7 +255,7 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
                                    int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
 {
     conv_shape s;
-    int64_t *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+    conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
     const int64_t P = OH * OW, size = OC * s.in_per_group * KH * KW;
     const int64_t images_per_run = FC_FN(images_per_run)(N, P);

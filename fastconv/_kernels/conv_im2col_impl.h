@@ -16,24 +16,22 @@ typedef struct {
 } FC_FN(batch_source);
 
 /* dst[i * dst_stride] for the `len` output pixels (oh, ow .. ow+len-1) of one output row:
- * the input value of `plane` that the tap (offset_h, offset_w, valid outputs
- * [ow_first, ow_end)) reads there, or 0 in the padding. */
+ * the value of input `plane` that `tap` reads there, or 0 in the padding. */
 static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
                                      const real *restrict plane, const conv_shape *s,
-                                     int64_t oh, int64_t ow, int64_t len, int64_t offset_h,
-                                     int64_t offset_w, int64_t ow_first, int64_t ow_end)
+                                     const conv_tap *tap, int64_t oh, int64_t ow, int64_t len)
 {
-    const int64_t ih = oh * s->stride_h + offset_h;
-    int64_t a = ow_first < ow ? ow : ow_first;
-    int64_t b = ow_end < ow + len ? ow_end : ow + len;
+    const int64_t ih = oh * s->stride_h + tap->offset_h;
+    int64_t a = tap->ow_first < ow ? ow : tap->ow_first;
+    int64_t b = tap->ow_end < ow + len ? tap->ow_end : ow + len;
     if (ih < 0 || ih >= s->H || a > b)
         a = b = ow;   /* the whole run is padding */
     for (int64_t o = ow; o < a; o++)
         dst[(o - ow) * dst_stride] = 0;
     if (a < b) {
-        const real *restrict row = plane + ih * s->W + offset_w;
+        const real *restrict row = plane + tap->channel_offset + ih * s->W + tap->offset_w;
         if (dst_stride == 1 && s->stride_w == 1) {
-            /* the common case: a contiguous copy gcc turns into vector moves */
+            /* the common case: a contiguous copy */
             real *restrict d = dst - ow;
             for (int64_t o = a; o < b; o++)
                 d[o] = row[o];
@@ -44,15 +42,6 @@ static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
     }
     for (int64_t o = b; o < ow + len; o++)
         dst[(o - ow) * dst_stride] = 0;
-}
-
-static inline void FC_FN(tap_offsets)(const conv_shape *s, int64_t tap, int64_t *c,
-                                      int64_t *kw, int64_t *offset_h, int64_t *offset_w)
-{
-    *kw = tap % s->KW;
-    *c = tap / (s->KW * s->KH);
-    *offset_h = tap / s->KW % s->KH * s->dilation_h - s->pad_top;
-    *offset_w = *kw * s->dilation_w - s->pad_left;
 }
 
 /* Zero the padding entries t in [count, padded) of packed column k (forward-style layout). */
@@ -72,15 +61,14 @@ void FC_FN(conv_pack_im2col)(real *restrict dst, const void *source,
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
     const conv_shape *s = src->shape;
+    const pixel_cursor start = pixel_at(s, first);
     for (int64_t k = 0; k < depth; k++) {
-        int64_t c, kw, offset_h, offset_w;
-        FC_FN(tap_offsets)(s, k0 + k, &c, &kw, &offset_h, &offset_w);
-        pixel_cursor at = pixel_at(s, first);
+        const conv_tap *tap = &s->taps[k0 + k];
+        pixel_cursor at = start;
         for (int64_t t = 0; t < count;) {
             const int64_t len = row_run(s, &at, R - t % R < count - t ? R - t % R : count - t);
             FC_FN(gather_row)(dst + ((t / R) * depth + k) * R + t % R, 1,
-                              src->data + at.n * src->image_stride + c * s->H * s->W, s,
-                              at.oh, at.ow, len, offset_h, offset_w, s->ow_first[kw], s->ow_end[kw]);
+                              src->data + at.n * src->image_stride, s, tap, at.oh, at.ow, len);
             t += len;
             pixel_advance(s, &at, len);
         }
@@ -119,20 +107,22 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
     const int64_t P = src->shape->OH * src->shape->OW;
-    const int64_t padded = (count + R - 1) / R * R;
-    for (int64_t t = 0; t < padded; t++) {
-        real *restrict d = dst + (t / R) * depth * R + t % R;
-        if (t >= count) {
-            for (int64_t k = 0; k < depth; k++)
-                d[k * R] = 0;
-            continue;
-        }
+    for (int64_t s = 0; s * R < count; s++) {
+        const int64_t rows = count - s * R < R ? count - s * R : R;
+        real *restrict sliver = dst + s * depth * R;
+        /* image segments outermost; within one, each depth step writes its R values
+         * contiguously, reading R planes side by side */
         int64_t n = k0 / P, p = k0 % P;
         for (int64_t k = 0; k < depth;) {
-            const real *restrict plane = src->data + n * src->image_stride + (first + t) * P;
             const int64_t len = P - p < depth - k ? P - p : depth - k;
-            for (int64_t i = 0; i < len; i++)
-                d[(k + i) * R] = plane[p + i];
+            const real *planes = src->data + n * src->image_stride + (first + s * R) * P + p;
+            real *restrict d = sliver + k * R;
+            for (int64_t i = 0; i < len; i++) {
+                for (int64_t r = 0; r < rows; r++)
+                    d[i * R + r] = planes[r * P + i];
+                for (int64_t r = rows; r < R; r++)
+                    d[i * R + r] = 0;
+            }
             k += len;
             n++;
             p = 0;
@@ -142,27 +132,27 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
 
 /* Backward-weight's B operand: im2col(x) transposed, pixels x taps.
  * dst: packed B block OUT (columns = taps first.., depth = pixels k0..);  source:
- * batch_source over x IN. */
+ * batch_source over x IN. Row runs outermost, so the sliver rows being written stay in L1. */
 void FC_FN(conv_pack_im2col_t)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
     const conv_shape *s = src->shape;
-    const int64_t padded = (count + R - 1) / R * R;
-    for (int64_t t = 0; t < padded; t++) {
-        real *restrict d = dst + (t / R) * depth * R + t % R;
-        if (t >= count) {
-            for (int64_t k = 0; k < depth; k++)
-                d[k * R] = 0;
-            continue;
-        }
-        int64_t c, kw, offset_h, offset_w;
-        FC_FN(tap_offsets)(s, first + t, &c, &kw, &offset_h, &offset_w);
-        pixel_cursor at = pixel_at(s, k0);
+    const pixel_cursor start = pixel_at(s, k0);
+    for (int64_t sl = 0; sl * R < count; sl++) {
+        const int64_t cols = count - sl * R < R ? count - sl * R : R;
+        const conv_tap *taps = &s->taps[first + sl * R];
+        real *restrict sliver = dst + sl * depth * R;
+        pixel_cursor at = start;
         for (int64_t k = 0; k < depth;) {
             const int64_t len = row_run(s, &at, depth - k);
-            FC_FN(gather_row)(d + k * R, R, src->data + at.n * src->image_stride + c * s->H * s->W,
-                              s, at.oh, at.ow, len, offset_h, offset_w, s->ow_first[kw], s->ow_end[kw]);
+            const real *image = src->data + at.n * src->image_stride;
+            real *restrict d = sliver + k * R;
+            for (int64_t r = 0; r < cols; r++)
+                FC_FN(gather_row)(d + r, R, image, s, &taps[r], at.oh, at.ow, len);
+            for (int64_t r = cols; r < R; r++)
+                for (int64_t i = 0; i < len; i++)
+                    d[i * R + r] = 0;
             k += len;
             pixel_advance(s, &at, len);
         }
@@ -209,20 +199,19 @@ void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
 {
     const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
     const conv_shape *s = target->shape;
+    const pixel_cursor start = pixel_at(s, j0);
     for (int64_t i = 0; i < m; i++) {
-        int64_t c, kw, offset_h, offset_w;
-        FC_FN(tap_offsets)(s, target->row0 + i0 + i, &c, &kw, &offset_h, &offset_w);
-        const int64_t ow_first = s->ow_first[kw], ow_end = s->ow_end[kw];
+        const conv_tap *tap = &s->taps[target->row0 + i0 + i];
         const real *values = tile + i * ld;
-        pixel_cursor at = pixel_at(s, j0);
+        pixel_cursor at = start;
         for (int64_t t = 0; t < n;) {
             const int64_t len = row_run(s, &at, n - t);
-            const int64_t ih = at.oh * s->stride_h + offset_h;
-            const int64_t a = ow_first < at.ow ? at.ow : ow_first;
-            const int64_t b = ow_end < at.ow + len ? ow_end : at.ow + len;
+            const int64_t ih = at.oh * s->stride_h + tap->offset_h;
+            const int64_t a = tap->ow_first < at.ow ? at.ow : tap->ow_first;
+            const int64_t b = tap->ow_end < at.ow + len ? tap->ow_end : at.ow + len;
             if (ih >= 0 && ih < s->H && a < b) {
                 real *restrict row = target->data + at.n * target->image_stride
-                                     + (c * s->H + ih) * s->W + offset_w;
+                                     + tap->channel_offset + ih * s->W + tap->offset_w;
                 const real *restrict v = values + t - at.ow;
                 if (s->stride_w == 1) {
                     for (int64_t o = a; o < b; o++)
