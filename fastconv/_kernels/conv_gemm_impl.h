@@ -153,11 +153,13 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
         free(table);
         return;
     }
-    if (stride_h == 1 && stride_w == 1) {
+    if (stride_h == 1 && stride_w == 1 && s.in_per_group >= 4) {
         /* Stride 1: grad_x is the forward convolution of grad_out with the filters
          * transposed (C/groups <-> OC/groups) and flipped, padded so that the output is
          * H x W: an implicit GEMM whose reduction is OC/groups*KH*KW long and whose every
-         * element is written once, instead of a short GEMM plus a col2im scatter. */
+         * element is written once, instead of a short GEMM plus a col2im scatter. With
+         * fewer than 4 input channels per group (stems) that GEMM would have too few rows
+         * (see use_direct), and col2im below is faster (measured). */
         real *flipped = malloc((size_t)(C * s.out_per_group * KH * KW) * sizeof(real));
         if (flipped) {
             for (int64_t g = 0; g < groups; g++)
