@@ -4,9 +4,11 @@
  *   conv_im2col_impl.h     packers and the col2im store that feed the GEMM engine (gemm.h)
  *   conv_gemm_impl.h       forward, backward-data, backward-weight as implicit GEMMs
  *
- * Extra memory per call (beyond the outputs and the engine's own per-thread arena):
- * a table of C/groups*KH*KW conv_tap entries; backward-weight adds at most BATCH_CHUNKS_MAX partial copies of
- * grad_w (see conv_gemm_impl.h). Everything is allocated once per call, never in a loop.
+ * Extra memory per call, beyond the outputs and the engine's own per-thread arena: a table of
+ * C/groups*KH*KW conv_tap entries (malloc, freed on return); and in the calling thread's
+ * fc_workspace buffers, which persist between calls: one copy of w (stride-1
+ * backward-data's flipped filters) and at most BATCH_RUNS_MAX - 1 = 15 copies of grad_w
+ * (backward-weight's partial sums, conv_gemm_impl.h). Nothing is allocated in a loop.
  */
 #include <stdlib.h>
 
@@ -16,6 +18,16 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+/* The packers copy and zero runs as short as a few values (one output row of a small
+ * image, the padding at its edges); gcc would turn each loop into a memmove or memset
+ * call, which costs more than the copy at these lengths (measured: half the packing
+ * time of a 13x13 layer), so their loops stay inline. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FC_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define FC_INLINE_COPIES
 #endif
 
 /* Which row of a per-thread scratch buffer the calling thread owns. */
@@ -110,6 +122,10 @@ static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t 
         }
     }
 }
+
+/* The calling thread's engine workspaces (gemm.h) the GEMM kernels use; they are kept
+ * between calls, so big layers do not pay for fresh pages on every call. */
+enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1 };
 
 /* Whether to run independent GEMM tasks side by side, one engine thread each (when there
  * are enough to keep every thread busy and roughly balanced), rather than one after the

@@ -1,12 +1,14 @@
 /* Convolution as GEMM on fastconv's engine (gemm.h), over `real`. Per image n and group g,
  * with K_g = C/groups*KH*KW taps and P = OH*OW pixels:
  *   forward          out_ng (OC_g x P)   = w_g (OC_g x K_g) * im2col(x_ng) (K_g x P)
- *   backward-data    dcol  (K_g x P)     = w_g^T * grad_out_ng, scattered into grad_x (col2im)
+ *   backward-data    dcol  (K_g x P)     = w_g^T * grad_out_ng, scattered into grad_x (col2im),
+ *                    or at stride 1 the forward convolution of grad_out with flipped filters
  *   backward-weight  dw_g  (OC_g x K_g)  = grad_out_g (OC_g x N*P) * im2col(x_g)^T
  * Every result is a function of the shapes alone: the engine gives the same bits for any
  * thread count, and the work is cut into tasks by rules that never look at num_threads
  * (they only decide who runs a task), so any thread count gives the same bits.
  * Layers with tiny filters per group take the direct kernels instead (use_direct below).
+ * Small images are batched: one GEMM covers several images' pixels (images_per_gemm).
  */
 
 /* A layer whose GEMMs would be too thin to pay for packing: depthwise-like groups (few
@@ -153,14 +155,18 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
         free(table);
         return;
     }
-    if (stride_h == 1 && stride_w == 1 && s.in_per_group >= 4) {
+    if (stride_h == 1 && stride_w == 1 && s.in_per_group >= 4 &&
+        2 * pad_top >= (KH - 1) * dilation_h && 2 * pad_left >= (KW - 1) * dilation_w) {
         /* Stride 1: grad_x is the forward convolution of grad_out with the filters
          * transposed (C/groups <-> OC/groups) and flipped, padded so that the output is
          * H x W: an implicit GEMM whose reduction is OC/groups*KH*KW long and whose every
-         * element is written once, instead of a short GEMM plus a col2im scatter. With
-         * fewer than 4 input channels per group (stems) that GEMM would have too few rows
-         * (see use_direct), and col2im below is faster (measured). */
-        real *flipped = malloc((size_t)(C * s.out_per_group * KH * KW) * sizeof(real));
+         * element is written once, instead of a short GEMM plus a col2im scatter.
+         * Measured, col2im stays faster for stems (fewer than 4 input channels per group:
+         * too few GEMM rows, see use_direct) and for 'valid'-style layers (the transposed
+         * convolution's padding, dilation*(K-1) - pad, would exceed the forward's: on small
+         * images mostly padding to pack). */
+        real *flipped = fc_workspace(WORKSPACE_FLIPPED_FILTERS,
+                                     (size_t)(C * s.out_per_group * KH * KW) * sizeof(real));
         if (flipped) {
             for (int64_t g = 0; g < groups; g++)
                 for (int64_t oc = 0; oc < s.out_per_group; oc++)
@@ -173,7 +179,6 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
                                   H, W, 1, 1, (KH - 1) * dilation_h - pad_top,
                                   (KW - 1) * dilation_w - pad_left, dilation_h, dilation_w,
                                   groups, num_threads);
-            free(flipped);
             free(table);
             return;
         }
@@ -262,10 +267,11 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
     const int64_t P = OH * OW, size = OC * s.in_per_group * KH * KW;
     const int64_t images_per_run = FC_FN(images_per_run)(N, P);
     const int64_t runs = (N + images_per_run - 1) / images_per_run;
-    real *partials = table && runs > 1 ? malloc((size_t)((runs - 1) * size) * sizeof(real)) : NULL;
+    real *partials = table && runs > 1
+                     ? fc_workspace(WORKSPACE_PARTIALS, (size_t)((runs - 1) * size) * sizeof(real))
+                     : NULL;
     if (!table || (runs > 1 && !partials) || FC_FN(use_direct)(&s)) {
         free(table);
-        free(partials);
         FC_FN(conv2d_backward_weight_depthwise)(grad_w, grad_bias, grad_out, x, N, C, H, W,
                                                 OC, KH, KW, OH, OW, stride_h, stride_w,
                                                 pad_top, pad_left, dilation_h, dilation_w,
@@ -292,6 +298,5 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
         }
     }
     FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
-    free(partials);
     free(table);
 }

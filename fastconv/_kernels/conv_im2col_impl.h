@@ -17,7 +17,7 @@ typedef struct {
 
 /* dst[i * dst_stride] for the `len` output pixels (oh, ow .. ow+len-1) of one output row:
  * the value of input `plane` that `tap` reads there, or 0 in the padding. */
-static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
+FC_INLINE_COPIES static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
                                      const real *restrict plane, const conv_shape *s,
                                      const conv_tap *tap, int64_t oh, int64_t ow, int64_t len)
 {
@@ -45,7 +45,7 @@ static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
 }
 
 /* Zero the padding entries t in [count, padded) of packed column k (forward-style layout). */
-static inline void FC_FN(zero_tail)(real *restrict dst, int64_t count, int64_t depth,
+FC_INLINE_COPIES static inline void FC_FN(zero_tail)(real *restrict dst, int64_t count, int64_t depth,
                                     int64_t k, int64_t R)
 {
     for (int64_t t = count; t < (count + R - 1) / R * R; t++)
@@ -56,7 +56,7 @@ static inline void FC_FN(zero_tail)(real *restrict dst, int64_t count, int64_t d
  * dst: packed B block OUT (columns = pixels first.., depth = taps k0..);  source: batch_source
  * over x IN. Taps outermost: each tap's bounds are worked out once, then its pixels are
  * copied in runs that stop at sliver and output-row boundaries. */
-void FC_FN(conv_pack_im2col)(real *restrict dst, const void *source,
+FC_INLINE_COPIES void FC_FN(conv_pack_im2col)(real *restrict dst, const void *source,
                              int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
@@ -79,7 +79,7 @@ void FC_FN(conv_pack_im2col)(real *restrict dst, const void *source,
 /* Backward-data's B operand: grad_out, output channels x pixels.
  * dst: packed B block OUT (columns = pixels first.., depth = output channels k0.. of the
  * group);  source: batch_source over grad_out IN. */
-void FC_FN(conv_pack_grad_out_cols)(real *restrict dst, const void *source,
+FC_INLINE_COPIES void FC_FN(conv_pack_grad_out_cols)(real *restrict dst, const void *source,
                                     int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
@@ -102,7 +102,7 @@ void FC_FN(conv_pack_grad_out_cols)(real *restrict dst, const void *source,
 /* Backward-weight's A operand: grad_out, output channels x pixels.
  * dst: packed A block OUT (rows = output channels first.. of the group, depth = pixels k0..);
  * source: batch_source over grad_out IN. Each row is read along its contiguous planes. */
-void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
+FC_INLINE_COPIES void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
@@ -133,7 +133,7 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
 /* Backward-weight's B operand: im2col(x) transposed, pixels x taps.
  * dst: packed B block OUT (columns = taps first.., depth = pixels k0..);  source:
  * batch_source over x IN. Row runs outermost, so the sliver rows being written stay in L1. */
-void FC_FN(conv_pack_im2col_t)(real *restrict dst, const void *source,
+FC_INLINE_COPIES void FC_FN(conv_pack_im2col_t)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
@@ -171,7 +171,7 @@ typedef struct {
 /* The forward's store when one GEMM covers several images: tile element (i, j) is added to
  * out at output channel i0 + i of the group, pixel j0 + j.
  * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
-void FC_FN(conv_store_images)(const void *context, const real *tile, int64_t ld,
+FC_INLINE_COPIES void FC_FN(conv_store_images)(const void *context, const real *tile, int64_t ld,
                               int64_t i0, int64_t j0, int64_t m, int64_t n)
 {
     const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
@@ -194,7 +194,7 @@ void FC_FN(conv_store_images)(const void *context, const real *tile, int64_t ld,
  * (tap row0 + i0 + i, pixel j0 + j), added to the one grad_x element that entry was read
  * from (nothing, for padding).
  * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
-void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
+FC_INLINE_COPIES void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
                               int64_t i0, int64_t j0, int64_t m, int64_t n)
 {
     const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
