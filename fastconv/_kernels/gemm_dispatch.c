@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "gemm.h"
 #include "gemm_kernels.h"
@@ -91,6 +92,8 @@ typedef struct {
     size_t size[FC_ARENA_SLOTS];
 } arena;
 
+enum { HUGE_PAGE = 2 << 20 };
+
 static pthread_key_t arena_key;
 static pthread_once_t arena_once = PTHREAD_ONCE_INIT;
 
@@ -116,13 +119,21 @@ void *fc_arena(int slot, size_t bytes)
         }
     }
     if (a->size[slot] < bytes || a->data[slot] == NULL) {
-        const size_t rounded = (bytes + 63) / 64 * 64 + 64;
+        /* Packed panels are walked sliver by sliver across hundreds of 4 KiB pages, enough
+         * to miss the TLB: big buffers ask for 2 MiB pages (as NumPy does for its arrays). */
+        const int huge = bytes >= HUGE_PAGE / 8;
+        const size_t align = huge ? HUGE_PAGE : 64;
+        const size_t rounded = (bytes + align - 1) / align * align + (huge ? 0 : 64);
         void *p = NULL;
         free(a->data[slot]);
         a->data[slot] = NULL;
         a->size[slot] = 0;
-        if (posix_memalign(&p, 64, rounded) != 0)
+        if (posix_memalign(&p, align, rounded) != 0)
             return NULL;
+#ifdef MADV_HUGEPAGE
+        if (huge)
+            madvise(p, rounded, MADV_HUGEPAGE);  /* a hint: 4 KiB pages work as well */
+#endif
         a->data[slot] = p;
         a->size[slot] = rounded;
     }

@@ -17,7 +17,7 @@
  *   A block  MR * ceil(min(MC, rows) / MR) * min(KC, K)     values
  *   B panel  NR * ceil(min(NC, cols) / NR) * min(KC, K)     values
  *   one MR x NR tile
- * which is at most (MC + NC) * KC + MR * NR values: 2.4 MiB a thread for float on AVX-512.
+ * which is at most (MC + NC) * KC + MR * NR values (see gemm.c for the figures).
  */
 #include <stdlib.h>
 
@@ -55,7 +55,10 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
 {
     const int64_t MR = cfg->MR, NR = cfg->NR;
     const int64_t rows = i_end - i_begin, cols = j_end - j_begin;
-    const int64_t KC = cfg->KC < K ? cfg->KC : K;
+    /* K in equal blocks of at most cfg->KC (576 = 2 x 288, not 512 + 64): the split
+     * depends on K and the ISA only, never on threads, so the sums stay the same. */
+    const int64_t k_blocks = (K + cfg->KC - 1) / cfg->KC;
+    const int64_t KC = (K + k_blocks - 1) / k_blocks;
     const int64_t MC = cfg->MC < rows ? cfg->MC : (rows + MR - 1) / MR * MR;
     const int64_t NC = cfg->NC < cols ? cfg->NC : (cols + NR - 1) / NR * NR;
     real *a_pack = fc_arena(FC_ARENA_A, (size_t)(MC * KC) * sizeof(real));
@@ -81,18 +84,21 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                         const int64_t m = MR < mc - ir ? MR : mc - ir;
                         const real *a_sliver = a_pack + ir * kc;
                         const int64_t i0 = ic + ir, j0 = jc + jr;
-                        if (ep->store) {
-                            cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
-                            ep->store(ep->store_context, tile, NR, i0, j0, m, n);
-                            continue;
-                        }
-                        real *c = ep->c + i0 * ep->ldc + j0;
-                        if (m == MR && n == NR) {
+                        real *c = ep->store ? NULL : ep->c + i0 * ep->ldc + j0;
+                        if (!ep->store && m == MR && n == NR) {
                             cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
                         } else {
-                            /* An edge tile: the kernel fills a whole tile, C takes its part,
-                             * added exactly as the kernel adds (c + P). */
-                            cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
+                            /* The product into the tile buffer: for a custom store, or
+                             * for an edge tile, which C takes its part of, added exactly
+                             * as the kernel adds (c + P). */
+                            if (m < MR && cfg->kernel_partial)
+                                cfg->kernel_partial(kc, a_sliver, b_sliver, tile, NR, 0, m);
+                            else
+                                cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
+                            if (ep->store) {
+                                ep->store(ep->store_context, tile, NR, i0, j0, m, n);
+                                continue;
+                            }
                             for (int64_t i = 0; i < m; i++)
                                 for (int64_t j = 0; j < n; j++)
                                     c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + j]
@@ -109,28 +115,38 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
     }
 }
 
+#ifdef _OPENMP
 /* How many parts to cut M and N into for `threads` threads: the grid whose busiest thread
- * has the fewest micro-tiles; among equals, fewer threads, then more parts along N (each
- * thread then packs B, the larger panel, only for its own columns). */
-static void FC_FN(gemm_grid)(int64_t slivers_m, int64_t slivers_n, int threads,
+ * has the least work, counting its multiply-adds (32 a cycle with AVX-512) and its packing
+ * (about 2 values a cycle): each thread packs A for all of its rows once per NC-wide panel
+ * of its columns, and B for its columns once. Among equals, fewer threads, then more parts
+ * along N. Only the time depends on this choice, never the result. */
+static void FC_FN(gemm_grid)(const FC_FN(fc_gemm_config) *cfg, int64_t slivers_m,
+                             int64_t slivers_n, int64_t K, int threads,
                              int *parts_m, int *parts_n)
 {
-    int64_t best_load = -1;
+    double best_cost = -1;
     *parts_m = *parts_n = 1;
     for (int pm = 1; pm <= threads; pm++)
         for (int pn = 1; pm * pn <= threads; pn++) {
             if (pm > slivers_m || pn > slivers_n)
                 continue;
-            const int64_t load = ((slivers_m + pm - 1) / pm) * ((slivers_n + pn - 1) / pn);
+            const int64_t rows = (slivers_m + pm - 1) / pm * cfg->MR;
+            const int64_t cols = (slivers_n + pn - 1) / pn * cfg->NR;
+            const int64_t panels = (cols + cfg->NC - 1) / cfg->NC;
+            const double cost = ((double)rows * (double)cols / 32 + (double)(rows * panels + cols) / 2)
+                                * (double)K;
             const int used = pm * pn, best_used = *parts_m * *parts_n;
-            if (best_load < 0 || load < best_load ||
-                (load == best_load && (used < best_used || (used == best_used && pn > *parts_n)))) {
-                best_load = load;
+            if (best_cost < 0 || cost < best_cost * 0.999 ||
+                (cost <= best_cost * 1.001 &&
+                 (used < best_used || (used == best_used && pn > *parts_n)))) {
+                best_cost = cost;
                 *parts_m = pm;
                 *parts_n = pn;
             }
         }
 }
+#endif
 
 void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
                     FC_FN(fc_pack) pack_a, const void *a_source,
@@ -152,33 +168,33 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
         return;
     }
     const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
-    const int64_t slivers_m = (M + cfg->MR - 1) / cfg->MR;
-    const int64_t slivers_n = (N + cfg->NR - 1) / cfg->NR;
-    int parts_m = 1, parts_n = 1;
 #ifdef _OPENMP
-    if (num_threads > 1)
-        FC_FN(gemm_grid)(slivers_m, slivers_n, num_threads, &parts_m, &parts_n);
+    /* below ~100k multiply-adds (a microsecond), waking a second thread costs more */
+    if (num_threads > 1 && (double)M * (double)N * (double)K >= 131072) {
+        const int64_t slivers_m = (M + cfg->MR - 1) / cfg->MR;
+        const int64_t slivers_n = (N + cfg->NR - 1) / cfg->NR;
+        int parts_m, parts_n;
+        FC_FN(gemm_grid)(cfg, slivers_m, slivers_n, K, num_threads, &parts_m, &parts_n);
+        if (parts_m * parts_n > 1) {
+            #pragma omp parallel num_threads(parts_m * parts_n)
+            {
+                /* Rectangles dealt round-robin: all get done even if the runtime gives
+                 * fewer threads than asked (as inside another parallel region). */
+                for (int r = omp_get_thread_num(); r < parts_m * parts_n; r += omp_get_num_threads()) {
+                    const int pm = r / parts_n, pn = r % parts_n;
+                    const int64_t i_begin = slivers_m * pm / parts_m * cfg->MR;
+                    const int64_t i_end = pm + 1 == parts_m ? M : slivers_m * (pm + 1) / parts_m * cfg->MR;
+                    const int64_t j_begin = slivers_n * pn / parts_n * cfg->NR;
+                    const int64_t j_end = pn + 1 == parts_n ? N : slivers_n * (pn + 1) / parts_n * cfg->NR;
+                    FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
+                                          pack_a, a_source, pack_b, b_source, epilogue);
+                }
+            }
+            return;
+        }
+    }
 #else
     (void)num_threads;
 #endif
-    if (parts_m * parts_n == 1) {
-        FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
-        return;
-    }
-#ifdef _OPENMP
-    #pragma omp parallel num_threads(parts_m * parts_n)
-    {
-        /* Rectangles dealt round-robin: all get done even if the runtime gives fewer
-         * threads than asked (as inside another parallel region). */
-        for (int r = omp_get_thread_num(); r < parts_m * parts_n; r += omp_get_num_threads()) {
-            const int pm = r / parts_n, pn = r % parts_n;
-            const int64_t i_begin = slivers_m * pm / parts_m * cfg->MR;
-            const int64_t i_end = pm + 1 == parts_m ? M : slivers_m * (pm + 1) / parts_m * cfg->MR;
-            const int64_t j_begin = slivers_n * pn / parts_n * cfg->NR;
-            const int64_t j_end = pn + 1 == parts_n ? N : slivers_n * (pn + 1) / parts_n * cfg->NR;
-            FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
-                                  pack_a, a_source, pack_b, b_source, epilogue);
-        }
-    }
-#endif
+    FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
 }

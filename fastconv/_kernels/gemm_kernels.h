@@ -6,9 +6,9 @@
  *     void kernel(int64_t depth, const real *a, const real *b, real *c, int64_t ldc, int add)
  *
  * computes the MR x NR tile  P[i][j] = sum over k = 0 .. depth-1, in increasing k, of
- * a[k * MR + i] * b[k * NR + j]  (one multiply-add per k, accumulated from 0; fused on the
- * SIMD kernels), then
- * writes c[i * ldc + j] = P[i][j], or c[i * ldc + j] + P[i][j] when `add` is nonzero.
+ * a[k * MR + i] * b[k * NR + j]  (one multiply-add per k, accumulated from 0; fused on
+ * the SIMD kernels), then writes c[i * ldc + j] = P[i][j], or c[i * ldc + j] + P[i][j]
+ * when `add` is nonzero.
  *   a: one packed A sliver, depth x MR (gemm.h's layout), 64-byte aligned  IN
  *   b: one packed B sliver, depth x NR, 64-byte aligned                    IN
  *   c: MR rows of NR values, row i at c + i * ldc, any alignment           IN/OUT
@@ -30,17 +30,32 @@ typedef void (*fc_kernel_f32)(int64_t depth, const float *a, const float *b,
 typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
                               double *c, int64_t ldc, int add);
 
-/* One micro-kernel and the cache blocking around it. MC is a multiple of MR, NC of NR.
- * The packed A block (MC x KC) is meant to stay in L2, a packed B sliver (KC x NR) in L1
- * while the A slivers stream past it, the packed B panel (KC x NC) in L3. */
+/* One micro-kernel and the cache blocking around it. MC is a multiple of MR, NC of NR;
+ * KC is the deepest k block (K is cut into equal blocks no deeper). The packed A block
+ * (MC x KC) is meant to stay in L2 while the B slivers (KC x NR) pass over it, the packed
+ * B panel (KC x NC) in L3.
+ * kernel_partial, optional (NULL: `kernel`): the kernel for an edge sliver whose rows
+ * at and past `rows` (< MR) are padding; it computes at least the first `rows` rows of
+ * the tile (exactly as `kernel` would) and may leave the others unwritten.
+ * pack_transposed, optional (NULL: the portable packer does it): packs one full A sliver
+ * of MR lines, line i at src + i * line_stride with its depth values adjacent (a row-major
+ * A), as dst[k * MR + i]. That is a transpose, the one packing case plain C does slowly. */
 typedef struct {
     int64_t MR, NR, MC, KC, NC;
     fc_kernel_f32 kernel;
+    void (*kernel_partial)(int64_t depth, const float *a, const float *b, float *c, int64_t ldc,
+                           int add, int64_t rows);
+    void (*pack_transposed)(float *restrict dst, const float *restrict src,
+                            int64_t line_stride, int64_t depth);
 } fc_gemm_config_f32;
 
 typedef struct {
     int64_t MR, NR, MC, KC, NC;
     fc_kernel_f64 kernel;
+    void (*kernel_partial)(int64_t depth, const double *a, const double *b, double *c, int64_t ldc,
+                           int add, int64_t rows);
+    void (*pack_transposed)(double *restrict dst, const double *restrict src,
+                            int64_t line_stride, int64_t depth);
 } fc_gemm_config_f64;
 
 extern const fc_gemm_config_f32 fc_gemm_generic_f32;
