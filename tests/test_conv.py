@@ -1,11 +1,18 @@
 """Convolution beyond the op table: gradients against finite differences, padding='same'
 with asymmetric padding, depthwise and grouped semantics, every class of bad input,
-empty batches, dtype rules, and (when PyTorch is installed) agreement with torch."""
+empty batches, dtype rules, (when PyTorch is installed) agreement with torch, and the
+fast kernels (implicit GEMM, depthwise) against their direct-loop twins."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from fastconv import ops, reference
+from fastconv._ext import conv as _conv
+from fastconv.ops._validate import window_output_size
 from gradcheck import assert_gradient_close
+from op_table import tolerance
+from strategies import values
+from thread_count import with_threads
 
 rng = np.random.default_rng(1234)
 
@@ -290,14 +297,6 @@ def test_conv1d_matches_torch():
 # direct loops stay bound as *_direct: the naive twins every fast path is held to here, over
 # larger shapes than the pure-Python reference could afford.
 
-from hypothesis import given, settings, strategies as st
-
-from fastconv._ext import conv as _conv
-from fastconv.ops._validate import window_output_size
-from op_table import tolerance
-from strategies import values
-from thread_count import with_threads
-
 
 @st.composite
 def kernel_configs(draw):
@@ -414,15 +413,24 @@ def test_conv2d_bias_relu_is_relu_of_conv2d(dtype):
 
 
 def test_large_batch_runs_and_threads():
-    # More images than backward-weight's fixed runs, and more tasks than threads.
-    x, weight = randn(40, 3, 9, 8), randn(5, 3, 3, 3)
-    grad_out = randn(40, 5, 9, 8)
+    # Backward-weight cuts 40 images of 32x32 into 10 fixed runs (about 4096 pixels each)
+    # whose partial sums are added in run order; the forward and backward-data GEMMs take
+    # one image each. More tasks than threads, and the same bits for any thread count.
+    x, weight, bias = randn(40, 3, 32, 32), randn(5, 3, 3, 3), randn(5)
+    grad_out = randn(40, 5, 32, 32)
     results = [with_threads(t, ops.conv2d_backward, grad_out, x, weight, padding=1) for t in (1, 2, 3)]
-    for r in results[1:]:
+    outs = [with_threads(t, ops.conv2d, x, weight, bias, padding=1) for t in (1, 2, 3)]
+    for r, out in zip(results[1:], outs[1:]):
+        np.testing.assert_array_equal(out, outs[0])
         for a, b in zip(r, results[0]):
             np.testing.assert_array_equal(a, b)
-    row_sums = np.empty((1, 8))
+    geometry = (1, 1, 1, 1, 1, 1, 1)
+    direct_out = np.empty_like(outs[0])
+    _conv.conv2d_forward_direct(direct_out, x, weight, bias, *geometry, 1)
+    np.testing.assert_allclose(outs[0], direct_out, rtol=1e-12, atol=1e-12)
+    grad_x = np.empty_like(x)
+    _conv.conv2d_backward_data_direct(grad_x, grad_out, weight, *geometry, 1)
     gw, gb = np.empty(weight.shape), np.empty(5)
-    _conv.conv2d_backward_weight_direct(gw, gb, row_sums, grad_out, x, 1, 1, 1, 1, 1, 1, 1, 1)
-    np.testing.assert_allclose(results[0][1], gw, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(results[0][2], gb, rtol=1e-12, atol=1e-12)
+    _conv.conv2d_backward_weight_direct(gw, gb, np.empty((1, 32)), grad_out, x, *geometry, 1)
+    for fast, direct in zip(results[0], (grad_x, gw, gb)):
+        np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-10)
