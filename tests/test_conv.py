@@ -1,11 +1,18 @@
 """Convolution beyond the op table: gradients against finite differences, padding='same'
 with asymmetric padding, depthwise and grouped semantics, every class of bad input,
-empty batches, dtype rules, and (when PyTorch is installed) agreement with torch."""
+empty batches, dtype rules, (when PyTorch is installed) agreement with torch, and the
+fast kernels (implicit GEMM, depthwise) against their direct-loop twins."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from fastconv import ops, reference
+from fastconv._ext import conv as _conv
+from fastconv.ops._validate import window_output_size
 from gradcheck import assert_gradient_close
+from op_table import tolerance
+from strategies import values
+from thread_count import with_threads
 
 rng = np.random.default_rng(1234)
 
@@ -283,3 +290,147 @@ def test_conv1d_matches_torch():
         t_out.backward(torch.tensor(grad_out))
         for mine, theirs in zip(ops.conv1d_backward(grad_out, x, weight, **kwargs), (tx, tw, tb)):
             np.testing.assert_allclose(mine, theirs.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+# ---------------------------------------------------------------- fast paths vs direct twins
+# fastconv.ops runs convolutions as implicit GEMMs (or the depthwise kernels); the foundation's
+# direct loops stay bound as *_direct: the naive twins every fast path is held to here, over
+# larger shapes than the pure-Python reference could afford.
+
+
+@st.composite
+def kernel_configs(draw):
+    """Shapes and geometry for the C kernels: x, w shapes, output size, geometry args."""
+    kind = draw(st.sampled_from(["dense", "dense", "grouped", "depthwise", "1x1"]), label="kind")
+    groups = 1 if kind in ("dense", "1x1") else draw(st.integers(2, 4), label="groups")
+    in_per_group = 1 if kind == "depthwise" else draw(st.integers(1, 12), label="C/groups")
+    out_per_group = draw(st.integers(1, 3) if kind == "depthwise" else st.integers(1, 20),
+                         label="OC/groups")
+    if kind == "1x1":
+        kernel, dilation = (1, 1), (1, 1)
+    else:
+        kernel = (draw(st.integers(1, 5), label="KH"), draw(st.integers(1, 5), label="KW"))
+        dilation = (draw(st.integers(1, 2), label="dh"), draw(st.integers(1, 2), label="dw"))
+    stride = (draw(st.integers(1, 3), label="sh"), draw(st.integers(1, 3), label="sw"))
+    if kind == "1x1" and draw(st.booleans(), label="plain 1x1"):
+        stride = (1, 1)
+    if draw(st.booleans(), label="same"):
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        stride = (1, 1)   # 'same': asymmetric when the total is odd, extra after
+        pads = tuple((t // 2, t - t // 2) for t in totals)
+    else:
+        pads = tuple((p, p) for p in (draw(st.integers(0, 3), label="ph"),
+                                      draw(st.integers(0, 3), label="pw")))
+    if kind == "1x1" and stride == (1, 1) and draw(st.booleans(), label="no pad"):
+        pads = ((0, 0), (0, 0))
+    size = tuple(draw(st.integers(max(1, d * (k - 1) + 1 - p[0] - p[1]), 24), label="size")
+                 for k, d, p in zip(kernel, dilation, pads))
+    out_size = tuple(window_output_size(n, k, s, p, d)
+                     for n, k, s, p, d in zip(size, kernel, stride, pads, dilation))
+    batch = draw(st.sampled_from([1, 1, 2, 3, 5]), label="N")
+    x_shape = (batch, groups * in_per_group) + size
+    w_shape = (groups * out_per_group, in_per_group) + kernel
+    geometry = (stride[0], stride[1], pads[0][0], pads[1][0], dilation[0], dilation[1], groups)
+    return x_shape, w_shape, out_size, geometry
+
+
+def _check_close(fast, direct, dtype, reduction, exact):
+    if exact:
+        np.testing.assert_array_equal(fast, direct)
+    else:
+        tol = tolerance(dtype, reduction) * max(1.0, reduction ** 0.5)
+        np.testing.assert_allclose(fast, direct, rtol=tol, atol=tol)
+
+
+@settings(max_examples=60)
+@given(config=kernel_configs(), dtype=st.sampled_from([np.float32, np.float64]),
+       integer_valued=st.booleans(), data=st.data())
+def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
+    x_shape, w_shape, out_size, geometry = config
+    x = values(data.draw, x_shape, dtype, integer_valued)
+    w = values(data.draw, w_shape, dtype, integer_valued)
+    bias = values(data.draw, w_shape[:1], dtype, integer_valued)
+    out_shape = (x_shape[0], w_shape[0]) + out_size
+    grad_out = values(data.draw, out_shape, dtype, integer_valued)
+    taps = int(np.prod(w_shape[1:]))
+
+    def run(fn, shape, *args, threads=1, **extra):
+        out = np.full(shape, np.nan, dtype)   # kernels must overwrite every element
+        fn(out, *args, *geometry, threads)
+        return out
+
+    direct = run(_conv.conv2d_forward_direct, out_shape, x, w, bias)
+    direct_nobias = run(_conv.conv2d_forward_direct, out_shape, x, w, np.zeros_like(bias))
+    for forward in (_conv.conv2d_forward, _conv.conv2d_forward_depthwise):
+        outs = {}
+        for threads in (1, 2, 3):
+            outs[threads] = run(forward, out_shape, x, w, bias, True, False, threads=threads)
+            np.testing.assert_array_equal(outs[threads], outs[1])
+        _check_close(outs[1], direct, dtype, taps + 1, integer_valued)
+        _check_close(run(forward, out_shape, x, w, bias, False, False), direct_nobias,
+                     dtype, taps, integer_valued)
+        fused = run(forward, out_shape, x, w, bias, True, True)
+        np.testing.assert_array_equal(fused, np.maximum(outs[1], 0))
+
+    grad_x_direct = run(_conv.conv2d_backward_data_direct, x_shape, grad_out, w)
+    reduction = w_shape[0] // geometry[-1] * w_shape[2] * w_shape[3]
+    grads = [run(_conv.conv2d_backward_data, x_shape, grad_out, w, threads=t) for t in (1, 2, 3)]
+    for g in grads[1:]:
+        np.testing.assert_array_equal(g, grads[0])
+    _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
+
+    row_sums = np.empty((1, out_size[1]), dtype)
+    grad_w_direct, grad_b_direct = np.empty(w_shape, dtype), np.empty(w_shape[0], dtype)
+    _conv.conv2d_backward_weight_direct(grad_w_direct, grad_b_direct, row_sums, grad_out, x,
+                                        *geometry, 1)
+    reduction = x_shape[0] * out_size[0] * out_size[1]
+    for backward_weight in (_conv.conv2d_backward_weight, _conv.conv2d_backward_weight_depthwise):
+        results = []
+        for threads in (1, 2, 3):
+            grad_w, grad_b = np.full(w_shape, np.nan, dtype), np.full(w_shape[0], np.nan, dtype)
+            backward_weight(grad_w, grad_b, grad_out, x, *geometry, threads)
+            results.append((grad_w, grad_b))
+        for grad_w, grad_b in results[1:]:
+            np.testing.assert_array_equal(grad_w, results[0][0])
+            np.testing.assert_array_equal(grad_b, results[0][1])
+        _check_close(results[0][0], grad_w_direct, dtype, reduction, integer_valued)
+        _check_close(results[0][1], grad_b_direct, dtype, reduction, integer_valued)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_bias_relu_is_relu_of_conv2d(dtype):
+    from fastconv.ops.conv import _conv2d_bias_relu
+    for x_shape, w_shape, kwargs in GRAD_CASES_2D + [((3, 8, 9, 9), (16, 8, 3, 3), dict(padding=1))]:
+        x, weight, bias = (randn(*s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
+        for b in (bias, None):
+            expected = np.maximum(ops.conv2d(x, weight, b, **kwargs), 0)
+            out = _conv2d_bias_relu(x, weight, b, **kwargs)
+            assert out.dtype == dtype
+            np.testing.assert_array_equal(out, expected)
+    nan_bias = np.array([np.nan, 0.0, -np.inf], dtype)
+    out = _conv2d_bias_relu(np.ones((1, 1, 2, 2), dtype), np.ones((3, 1, 1, 1), dtype), nan_bias)
+    assert np.isnan(out[0, 0]).all() and (out[0, 1] == 1).all() and (out[0, 2] == 0).all()
+
+
+def test_large_batch_runs_and_threads():
+    # Backward-weight cuts 40 images of 32x32 into 10 fixed runs (about 4096 pixels each)
+    # whose partial sums are added in run order; the forward and backward-data GEMMs take
+    # one image each. More tasks than threads, and the same bits for any thread count.
+    x, weight, bias = randn(40, 3, 32, 32), randn(5, 3, 3, 3), randn(5)
+    grad_out = randn(40, 5, 32, 32)
+    results = [with_threads(t, ops.conv2d_backward, grad_out, x, weight, padding=1) for t in (1, 2, 3)]
+    outs = [with_threads(t, ops.conv2d, x, weight, bias, padding=1) for t in (1, 2, 3)]
+    for r, out in zip(results[1:], outs[1:]):
+        np.testing.assert_array_equal(out, outs[0])
+        for a, b in zip(r, results[0]):
+            np.testing.assert_array_equal(a, b)
+    geometry = (1, 1, 1, 1, 1, 1, 1)
+    direct_out = np.empty_like(outs[0])
+    _conv.conv2d_forward_direct(direct_out, x, weight, bias, *geometry, 1)
+    np.testing.assert_allclose(outs[0], direct_out, rtol=1e-12, atol=1e-12)
+    grad_x = np.empty_like(x)
+    _conv.conv2d_backward_data_direct(grad_x, grad_out, weight, *geometry, 1)
+    gw, gb = np.empty(weight.shape), np.empty(5)
+    _conv.conv2d_backward_weight_direct(gw, gb, np.empty((1, 32)), grad_out, x, *geometry, 1)
+    for fast, direct in zip(results[0], (grad_x, gw, gb)):
+        np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-10)

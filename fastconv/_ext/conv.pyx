@@ -1,66 +1,148 @@
-# distutils: sources = fastconv/_kernels/conv.c
+# distutils: sources = [fastconv/_kernels/conv.c, fastconv/_kernels/gemm.c, fastconv/_kernels/gemm_dispatch.c, fastconv/_kernels/gemm_kernel_avx512.c, fastconv/_kernels/gemm_kernel_avx2.c, fastconv/_kernels/gemm_kernel_generic.c]
 """Bindings for conv.h: buffers in, one nogil call out. Checks live in fastconv/ops/conv.py.
 
 Every function takes the geometry as (stride_h, stride_w, pad_top, pad_left, dilation_h,
 dilation_w, groups); the output size is read from the shape of out / grad_out.
+The *_direct functions bind the naive twins and the *_depthwise ones the small-group
+kernels, for tests; fastconv.ops calls the others.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
 
 cdef extern from "conv.h" nogil:
-    void conv2d_forward_f32(float *out, const float *x, const float *w, const float *bias,
-                            int64_t N, int64_t C, int64_t H, int64_t W,
-                            int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                            int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                            int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
-    void conv2d_forward_f64(double *out, const double *x, const double *w, const double *bias,
-                            int64_t N, int64_t C, int64_t H, int64_t W,
-                            int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                            int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                            int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_f32(float *out, const float *x, const float *w, const float *bias, int relu,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_f64(double *out, const double *x, const double *w, const double *bias, int relu,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
     void conv2d_backward_data_f32(float *grad_x, const float *grad_out, const float *w,
-                                  int64_t N, int64_t C, int64_t H, int64_t W,
-                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
     void conv2d_backward_data_f64(double *grad_x, const double *grad_out, const double *w,
-                                  int64_t N, int64_t C, int64_t H, int64_t W,
-                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
-    void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, float *row_sums,
-                                         const float *grad_out, const float *x,
-                                    int64_t N, int64_t C, int64_t H, int64_t W,
-                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                    int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                    int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
-    void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, double *row_sums,
-                                          const double *grad_out, const double *x,
-                                    int64_t N, int64_t C, int64_t H, int64_t W,
-                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                    int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
-                                    int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, const float *grad_out, const float *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, const double *grad_out, const double *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_depthwise_f32(float *out, const float *x, const float *w, const float *bias, int relu,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_depthwise_f64(double *out, const double *x, const double *w, const double *bias, int relu,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_weight_depthwise_f32(float *grad_w, float *grad_bias, const float *grad_out, const float *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_weight_depthwise_f64(double *grad_w, double *grad_bias, const double *grad_out, const double *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_direct_f32(float *out, const float *x, const float *w, const float *bias,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_direct_f64(double *out, const double *x, const double *w, const double *bias,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_data_direct_f32(float *grad_x, const float *grad_out, const float *w,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_data_direct_f64(double *grad_x, const double *grad_out, const double *w,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_weight_direct_f32(float *grad_w, float *grad_bias, float *row_sums, const float *grad_out, const float *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_weight_direct_f64(double *grad_w, double *grad_bias, double *row_sums, const double *grad_out, const double *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
 
 
 def conv2d_forward(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
                    const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
                    const floating[:, :, :, ::1] w,         # IN  (OC, C/groups, KH, KW)
-                   const floating[::1] bias,               # IN  (OC,), zeros for no bias
+                   const floating[::1] bias,               # IN  (OC,), or zeros for none
+                   bint has_bias, bint relu,             # bias is used only if has_bias
                    int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                    int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
     with nogil:
         if floating is float:
-            conv2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0],
-                               x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                               w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
-                               stride_h, stride_w, pad_top, pad_left,
-                               dilation_h, dilation_w, groups, num_threads)
+            conv2d_forward_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                               x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                               stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
         else:
-            conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0],
-                               x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                               w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
-                               stride_h, stride_w, pad_top, pad_left,
-                               dilation_h, dilation_w, groups, num_threads)
+            conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                               x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                               stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_forward_depthwise(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
+                             const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                             const floating[:, :, :, ::1] w,         # IN  (OC, C/groups, KH, KW)
+                             const floating[::1] bias,               # IN  (OC,), or zeros for none
+                             bint has_bias, bint relu,             # bias is used only if has_bias
+                             int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                             int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
+    with nogil:
+        if floating is float:
+            conv2d_forward_depthwise_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                                         x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                         stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+        else:
+            conv2d_forward_depthwise_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                                         x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                         stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_forward_direct(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
+                          const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                          const floating[:, :, :, ::1] w,         # IN  (OC, C/groups, KH, KW)
+                          const floating[::1] bias,               # IN  (OC,), or zeros for none
+                          int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                          int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
+    with nogil:
+        if floating is float:
+            conv2d_forward_direct_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0],
+                                      x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                      stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+        else:
+            conv2d_forward_direct_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0],
+                                      x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                      stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
 
 
 def conv2d_backward_data(floating[:, :, :, ::1] grad_x,           # OUT (N, C, H, W)
@@ -71,41 +153,77 @@ def conv2d_backward_data(floating[:, :, :, ::1] grad_x,           # OUT (N, C, H
     with nogil:
         if floating is float:
             conv2d_backward_data_f32(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
-                                     grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3],
-                                     w.shape[0], w.shape[2], w.shape[3],
-                                     grad_out.shape[2], grad_out.shape[3],
-                                     stride_h, stride_w, pad_top, pad_left,
-                                     dilation_h, dilation_w, groups, num_threads)
+                                     grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                     stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
         else:
             conv2d_backward_data_f64(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
-                                     grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3],
-                                     w.shape[0], w.shape[2], w.shape[3],
-                                     grad_out.shape[2], grad_out.shape[3],
-                                     stride_h, stride_w, pad_top, pad_left,
-                                     dilation_h, dilation_w, groups, num_threads)
+                                     grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                     stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_backward_data_direct(floating[:, :, :, ::1] grad_x,           # OUT (N, C, H, W)
+                                const floating[:, :, :, ::1] grad_out,    # IN  (N, OC, OH, OW)
+                                const floating[:, :, :, ::1] w,           # IN  (OC, C/groups, KH, KW)
+                                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
+    with nogil:
+        if floating is float:
+            conv2d_backward_data_direct_f32(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
+                                            grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                            stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+        else:
+            conv2d_backward_data_direct_f64(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
+                                            grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                            stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
 
 
 def conv2d_backward_weight(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/groups, KH, KW)
                            floating[::1] grad_bias,                 # OUT (OC,)
-                           floating[:, ::1] row_sums,               # SCRATCH (num_threads, OW)
                            const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
                            const floating[:, :, :, ::1] x,          # IN  (N, C, H, W)
                            int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                            int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
     with nogil:
         if floating is float:
-            conv2d_backward_weight_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &row_sums[0, 0],
-                                       &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                                       grad_w.shape[0], grad_w.shape[2], grad_w.shape[3],
-                                       grad_out.shape[2], grad_out.shape[3],
-                                       stride_h, stride_w, pad_top, pad_left,
-                                       dilation_h, dilation_w, groups, num_threads)
+            conv2d_backward_weight_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                       stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
         else:
-            conv2d_backward_weight_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &row_sums[0, 0],
-                                       &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
-                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3],
-                                       grad_w.shape[0], grad_w.shape[2], grad_w.shape[3],
-                                       grad_out.shape[2], grad_out.shape[3],
-                                       stride_h, stride_w, pad_top, pad_left,
-                                       dilation_h, dilation_w, groups, num_threads)
+            conv2d_backward_weight_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                       stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_backward_weight_depthwise(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/groups, KH, KW)
+                                     floating[::1] grad_bias,                 # OUT (OC,)
+                                     const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
+                                     const floating[:, :, :, ::1] x,          # IN  (N, C, H, W)
+                                     int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                     int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
+    with nogil:
+        if floating is float:
+            conv2d_backward_weight_depthwise_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                                 x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                                 stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+        else:
+            conv2d_backward_weight_depthwise_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                                 x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                                 stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_backward_weight_direct(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/groups, KH, KW)
+                                  floating[::1] grad_bias,                 # OUT (OC,)
+                                  floating[:, ::1] row_sums,               # SCRATCH (num_threads, OW)
+                                  const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
+                                  const floating[:, :, :, ::1] x,          # IN  (N, C, H, W)
+                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
+    with nogil:
+        if floating is float:
+            conv2d_backward_weight_direct_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &row_sums[0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                              x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                              stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+        else:
+            conv2d_backward_weight_direct_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &row_sums[0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                              x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                              stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)

@@ -1,8 +1,33 @@
+/* 2-D convolution kernels, both precisions. Four files of kernel bodies, one job each:
+ *   conv_impl.h            direct loops: the naive twins the tests hold every fast path to
+ *   conv_depthwise_impl.h  direct, vectorised along ow, for depthwise / small-group layers
+ *   conv_im2col_impl.h     packers and the col2im store that feed the GEMM engine (gemm.h)
+ *   conv_gemm_impl.h       forward, backward-data, backward-weight as implicit GEMMs
+ *
+ * Extra memory per call, beyond the outputs and the engine's own per-thread arena: a table of
+ * C/groups*KH*KW conv_tap entries (malloc, freed on return); and in the calling thread's
+ * fc_workspace buffers, which persist between calls: one copy of w (stride-1
+ * backward-data's flipped filters) and at most BATCH_RUNS_MAX - 1 = 15 copies of grad_w
+ * (backward-weight's partial sums, conv_gemm_impl.h). Nothing is allocated in a loop.
+ */
+#include <stdlib.h>
+
 #include "fastconv.h"
 #include "conv.h"
+#include "gemm.h"
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+/* The packers copy and zero runs as short as a few values (one output row of a small
+ * image, the padding at its edges); gcc would turn each loop into a memmove or memset
+ * call, which costs more than the copy at these lengths (measured: half the packing
+ * time of a 13x13 layer), so their loops stay inline. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FC_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define FC_INLINE_COPIES
 #endif
 
 /* Which row of a per-thread scratch buffer the calling thread owns. */
@@ -29,5 +54,97 @@ static inline void valid_outputs(int64_t offset, int64_t stride, int64_t in_size
     *end = hi;
 }
 
+/* Where one tap t = (c * KH + kh) * KW + kw of a filter reads: input channel c of the group,
+ * row offset oh * stride_h + offset_h, column offset ow * stride_w + offset_w, and the
+ * outputs [ow_first, ow_end) whose column falls inside the input. */
+typedef struct { int64_t channel_offset, offset_h, offset_w, ow_first, ow_end; } conv_tap;
+
+/* One convolution's geometry, as the GEMM packers and stores see it, with its taps worked
+ * out once per call so that packers never divide in their loops. */
+typedef struct {
+    int64_t C, H, W, OC, KH, KW, OH, OW;
+    int64_t stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+    int64_t in_per_group, out_per_group;
+    const conv_tap *taps;     /* (C/groups * KH * KW) */
+} conv_shape;
+
+/* Fill *shape; returns the tap table to free(), or NULL when out of memory. */
+static conv_tap *conv_shape_init(conv_shape *shape, int64_t C, int64_t H, int64_t W,
+                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t dilation_h, int64_t dilation_w, int64_t groups)
+{
+    const int64_t taps = C / groups * KH * KW;
+    conv_tap *table = malloc((size_t)taps * sizeof(conv_tap));
+    if (!table)
+        return NULL;
+    for (int64_t t = 0; t < taps; t++) {
+        const int64_t kw = t % KW, kh = t / KW % KH, c = t / (KW * KH);
+        conv_tap *tap = &table[t];
+        tap->channel_offset = c * H * W;
+        tap->offset_h = kh * dilation_h - pad_top;
+        tap->offset_w = kw * dilation_w - pad_left;
+        valid_outputs(tap->offset_w, stride_w, W, OW, &tap->ow_first, &tap->ow_end);
+    }
+    *shape = (conv_shape){
+        .C = C, .H = H, .W = W, .OC = OC, .KH = KH, .KW = KW, .OH = OH, .OW = OW,
+        .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left,
+        .dilation_h = dilation_h, .dilation_w = dilation_w,
+        .in_per_group = C / groups, .out_per_group = OC / groups, .taps = table,
+    };
+    return table;
+}
+
+/* A position in the pixels of a run of images: column j of an im2col matrix stacked over
+ * images is pixel (oh, ow) of image n, j = (n * OH + oh) * OW + ow. Packers and stores
+ * walk their columns in runs along one output row, advancing the cursor by each run. */
+typedef struct { int64_t n, oh, ow; } pixel_cursor;
+
+static inline pixel_cursor pixel_at(const conv_shape *s, int64_t j)
+{
+    return (pixel_cursor){ j / (s->OH * s->OW), j / s->OW % s->OH, j % s->OW };
+}
+
+/* The length of the run from the cursor to the end of its output row, at most `limit`. */
+static inline int64_t row_run(const conv_shape *s, const pixel_cursor *at, int64_t limit)
+{
+    return s->OW - at->ow < limit ? s->OW - at->ow : limit;
+}
+
+static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t len)
+{
+    at->ow += len;
+    if (at->ow == s->OW) {
+        at->ow = 0;
+        if (++at->oh == s->OH) {
+            at->oh = 0;
+            at->n++;
+        }
+    }
+}
+
+/* The calling thread's engine workspaces (gemm.h) the GEMM kernels use; they are kept
+ * between calls, so big layers do not pay for fresh pages on every call. */
+enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1 };
+
+/* Whether to run independent GEMM tasks side by side, one engine thread each (when there
+ * are enough to keep every thread busy and roughly balanced), rather than one after the
+ * other with the engine threading each. The engine's bits do not depend on its thread
+ * count, so both ways give the same results. */
+static inline int spread_tasks(int64_t tasks, int num_threads)
+{
+    return num_threads > 1 && tasks >= num_threads &&
+           (tasks % num_threads == 0 || tasks >= 4 * (int64_t)num_threads);
+}
+
 #define FC_IMPL "conv_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_depthwise_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_im2col_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_gemm_impl.h"
 #include "instantiate.h"

@@ -1,4 +1,4 @@
-/* Direct 2-D convolution (cross-correlation, as in PyTorch), forward and backward.
+/* 2-D convolution (cross-correlation, as in PyTorch), forward and backward.
  * 1-D convolution runs through these kernels with H = 1.
  *
  * Shapes: x (N, C, H, W), w (OC, C/groups, KH, KW), out and grad_out (N, OC, OH, OW).
@@ -11,12 +11,14 @@
 
 #include <stdint.h>
 
-void conv2d_forward_f32(float *out, const float *x, const float *w, const float *bias,
+/* The fast paths: implicit GEMM on the engine (conv_gemm_impl.h), or the direct small-group
+ * kernels for depthwise-like layers. bias may be NULL; relu = 1 fuses max(0, .) (NaN kept). */
+void conv2d_forward_f32(float *out, const float *x, const float *w, const float *bias, int relu,
                         int64_t N, int64_t C, int64_t H, int64_t W,
                         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                         int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                         int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
-void conv2d_forward_f64(double *out, const double *x, const double *w, const double *bias,
+void conv2d_forward_f64(double *out, const double *x, const double *w, const double *bias, int relu,
                         int64_t N, int64_t C, int64_t H, int64_t W,
                         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                         int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
@@ -33,17 +35,74 @@ void conv2d_backward_data_f64(double *grad_x, const double *grad_out, const doub
                               int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                               int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
 
-void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, float *row_sums,
-                                     const float *grad_out, const float *x,
+void conv2d_backward_weight_f32(float *grad_w, float *grad_bias, const float *grad_out, const float *x,
                                 int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                 int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
-void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, double *row_sums,
-                                      const double *grad_out, const double *x,
+void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, const double *grad_out, const double *x,
                                 int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                 int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+/* Depthwise / small-group direct kernels (what conv2d_forward and conv2d_backward_weight
+ * run for such layers; exposed for tests). */
+void conv2d_forward_depthwise_f32(float *out, const float *x, const float *w, const float *bias, int relu,
+                                  int64_t N, int64_t C, int64_t H, int64_t W,
+                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_forward_depthwise_f64(double *out, const double *x, const double *w, const double *bias, int relu,
+                                  int64_t N, int64_t C, int64_t H, int64_t W,
+                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+void conv2d_backward_weight_depthwise_f32(float *grad_w, float *grad_bias, const float *grad_out, const float *x,
+                                          int64_t N, int64_t C, int64_t H, int64_t W,
+                                          int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                          int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                          int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_backward_weight_depthwise_f64(double *grad_w, double *grad_bias, const double *grad_out, const double *x,
+                                          int64_t N, int64_t C, int64_t H, int64_t W,
+                                          int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                          int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                          int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+/* The naive twins: direct loops (conv_impl.h). bias must not be NULL (zeros for none);
+ * row_sums: (num_threads, OW) scratch. */
+void conv2d_forward_direct_f32(float *out, const float *x, const float *w, const float *bias,
+                               int64_t N, int64_t C, int64_t H, int64_t W,
+                               int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                               int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                               int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_forward_direct_f64(double *out, const double *x, const double *w, const double *bias,
+                               int64_t N, int64_t C, int64_t H, int64_t W,
+                               int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                               int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                               int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+void conv2d_backward_data_direct_f32(float *grad_x, const float *grad_out, const float *w,
+                                     int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                     int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_backward_data_direct_f64(double *grad_x, const double *grad_out, const double *w,
+                                     int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                     int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+
+void conv2d_backward_weight_direct_f32(float *grad_w, float *grad_bias, float *row_sums, const float *grad_out, const float *x,
+                                       int64_t N, int64_t C, int64_t H, int64_t W,
+                                       int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                       int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                       int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
+void conv2d_backward_weight_direct_f64(double *grad_w, double *grad_bias, double *row_sums, const double *grad_out, const double *x,
+                                       int64_t N, int64_t C, int64_t H, int64_t W,
+                                       int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                       int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                       int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
 
 #endif

@@ -1,4 +1,6 @@
 /* Direct convolution kernels over `real`; conv.c includes this file once per precision.
+ * They are the naive twins of the GEMM kernels (conv_gemm_impl.h): obvious loops that the
+ * tests hold the fast paths to, and the reason the fast paths may be clever.
  * Within a group, input channel c of x meets filter channel c - first_c of weight,
  * where first_c = (oc / out_per_group) * in_per_group. */
 
@@ -7,7 +9,7 @@
  * One thread owns each (n, oc) output plane and adds its terms in the order c, kh, kw, oh, ow:
  * every element is the same sum for any thread count. The innermost loop runs along ow,
  * the contiguous axis of out. */
-void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const real *restrict w,
+void FC_FN(conv2d_forward_direct)(real *restrict out, const real *restrict x, const real *restrict w,
                            const real *restrict bias,
                            int64_t N, int64_t C, int64_t H, int64_t W,
                            int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -52,7 +54,7 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
  * The adjoint of the forward: each output gradient flows back to the inputs its taps read.
  * One thread owns each (n, c) input plane, zeroes it, and scatters into it in the order
  * oc, kh, kw, oh, ow, so no other thread writes there and the sums are fixed. */
-void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict grad_out,
+void FC_FN(conv2d_backward_data_direct)(real *restrict grad_x, const real *restrict grad_out,
                                  const real *restrict w,
                                  int64_t N, int64_t C, int64_t H, int64_t W,
                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -102,7 +104,7 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
  * n and oh first into one partial sum per ow (a loop along ow that vectorises, unlike a
  * single running sum) and then over ow fixes the order by the shapes alone, never by the
  * thread count. Each bias gradient is likewise one thread's sum over n, oh, ow. */
-void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
+void FC_FN(conv2d_backward_weight_direct)(real *restrict grad_w, real *restrict grad_bias,
                                    real *restrict row_sums,
                                    const real *restrict grad_out, const real *restrict x,
                                    int64_t N, int64_t C, int64_t H, int64_t W,

@@ -116,15 +116,16 @@ def _as_2d(arr):
     return arr if arr.ndim == 4 else arr.reshape(arr.shape[0], arr.shape[1], 1, arr.shape[2])
 
 
-def _forward(x, weight, bias, geometry, dtype, out_shape):
+def _forward(x, weight, bias, geometry, dtype, out_shape, relu=False):
     out = np.empty(out_shape, dtype=dtype)
     if out.size == 0:
         return out
     x = contiguous(x, dtype)
     weight = contiguous(weight, dtype)
-    # The kernel always adds a bias: zeros stand in for none, so there is one code path.
-    bias = np.zeros(weight.shape[0], dtype=dtype) if bias is None else contiguous(bias, dtype)
-    _conv.conv2d_forward(_as_2d(out), _as_2d(x), _as_2d(weight), bias,
+    has_bias = bias is not None
+    # The binding wants an array even when there is no bias; the kernel ignores it then.
+    bias = contiguous(bias, dtype) if has_bias else np.zeros(1, dtype=dtype)
+    _conv.conv2d_forward(_as_2d(out), _as_2d(x), _as_2d(weight), bias, has_bias, relu,
                          *_kernel_geometry(geometry), get_num_threads())
     return out
 
@@ -141,12 +142,9 @@ def _backward(grad_out, x, weight, geometry, dtype):
     grad_out = _as_2d(contiguous(grad_out, dtype))
     x = _as_2d(contiguous(x, dtype))
     weight = _as_2d(contiguous(weight, dtype))
-    num_threads = get_num_threads()
-    args = _kernel_geometry(geometry) + (num_threads,)
+    args = _kernel_geometry(geometry) + (get_num_threads(),)
     _conv.conv2d_backward_data(_as_2d(grad_x), grad_out, weight, *args)
-    # One row of partial sums along the output width per thread (see conv_impl.h).
-    row_sums = np.empty((num_threads, grad_out.shape[3]), dtype=dtype)
-    _conv.conv2d_backward_weight(_as_2d(grad_weight), grad_bias, row_sums, grad_out, x, *args)
+    _conv.conv2d_backward_weight(_as_2d(grad_weight), grad_bias, grad_out, x, *args)
     return grad_x, grad_weight, grad_bias
 
 
@@ -165,6 +163,15 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     x, weight, bias, geometry, dtype, out_shape = _forward_args(
         x, weight, bias, stride, padding, dilation, groups, nd=2)
     return _forward(x, weight, bias, geometry, dtype, out_shape)
+
+
+def _conv2d_bias_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """relu(conv2d(x, weight, bias, ...)) in one pass: the ReLU is applied as each output
+    tile is written (NaN kept, as relu does). Private: for the autograd layer's fused
+    conv + bias + ReLU; same arguments and result dtype as conv2d."""
+    x, weight, bias, geometry, dtype, out_shape = _forward_args(
+        x, weight, bias, stride, padding, dilation, groups, nd=2)
+    return _forward(x, weight, bias, geometry, dtype, out_shape, relu=True)
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):

@@ -1,0 +1,302 @@
+/* Convolution as GEMM on fastconv's engine (gemm.h), over `real`. Per image n and group g,
+ * with K_g = C/groups*KH*KW taps and P = OH*OW pixels:
+ *   forward          out_ng (OC_g x P)   = w_g (OC_g x K_g) * im2col(x_ng) (K_g x P)
+ *   backward-data    dcol  (K_g x P)     = w_g^T * grad_out_ng, scattered into grad_x (col2im),
+ *                    or at stride 1 the forward convolution of grad_out with flipped filters
+ *   backward-weight  dw_g  (OC_g x K_g)  = grad_out_g (OC_g x N*P) * im2col(x_g)^T
+ * Every result is a function of the shapes alone: the engine gives the same bits for any
+ * thread count, and the work is cut into tasks by rules that never look at num_threads
+ * (they only decide who runs a task), so any thread count gives the same bits.
+ * Layers with tiny filters per group take the direct kernels instead (use_direct below).
+ * Small images are batched: one GEMM covers several images' pixels (images_per_gemm).
+ */
+
+/* A layer whose GEMMs would be too thin to pay for packing: depthwise-like groups (few
+ * output channels per group: the engine's MR-row tiles would be mostly padding) or very
+ * short reductions (few taps per group: each tile is written back after a handful of FMAs). */
+static inline int FC_FN(use_direct)(const conv_shape *s)
+{
+    return s->out_per_group < 4 || s->in_per_group * s->KH * s->KW < 4;
+}
+
+/* Images per GEMM for forward and backward-data: one when an image has pixels enough for
+ * wide GEMMs, else enough images for about 1024 columns, so that the filters packed for
+ * a GEMM serve many pixels (small late-layer images would repack them for every few dozen). */
+static inline int64_t FC_FN(images_per_gemm)(int64_t N, int64_t P)
+{
+    const int64_t images = (1024 + P - 1) / P;
+    return images < N ? images : N;
+}
+
+/* One forward GEMM's inputs: task = run * groups + g, over images_per_run images. */
+typedef struct {
+    real *out;
+    const real *x, *w, *bias;
+    int relu, plain;
+    int64_t N, groups, images_per_run;
+    const conv_shape *s;
+} FC_FN(forward_job);
+
+static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int engine_threads)
+{
+    const conv_shape *s = job->s;
+    const int64_t run = task / job->groups, g = task % job->groups;
+    const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t n0 = run * job->images_per_run;
+    const int64_t images = job->N - n0 < job->images_per_run ? job->N - n0 : job->images_per_run;
+    const int64_t rows = s->out_per_group;
+    const real *x_ng = job->x + (n0 * s->C + g * s->in_per_group) * s->H * s->W;
+    real *out_ng = job->out + (n0 * s->OC + g * rows) * P;
+    const real *bias = job->bias ? job->bias + g * rows : NULL;
+    const FC_FN(fc_matrix) weights = { job->w + g * rows * taps, taps, 1 };
+    const FC_FN(batch_source) columns = { x_ng, s->C * s->H * s->W, s };
+    if (job->images_per_run == 1) {
+        /* one image: out_ng is a plain matrix, bias and ReLU fused into the write-back */
+        const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
+        const FC_FN(fc_epilogue) epilogue = {
+            .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu };
+        FC_FN(fc_gemm)(rows, P, taps, FC_FN(fc_pack_rows), &weights,
+                       job->plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
+                       job->plain ? (const void *)&pixels : (const void *)&columns,
+                       &epilogue, engine_threads);
+        return;
+    }
+    /* several images: the columns hop from image to image, so a store adds each tile into
+     * place; bias and ReLU follow in the engine's own order (product, + bias, max). */
+    for (int64_t image = 0; image < images; image++)
+        for (int64_t i = 0; i < rows * P; i++)
+            out_ng[image * s->OC * P + i] = 0;
+    const FC_FN(batch_target) target = { out_ng, s->OC * P, 0, s };
+    const FC_FN(fc_epilogue) epilogue = { .store = FC_FN(conv_store_images), .store_context = &target };
+    FC_FN(fc_gemm)(rows, images * P, taps, FC_FN(fc_pack_rows), &weights,
+                   FC_FN(conv_pack_im2col), &columns, &epilogue, engine_threads);
+    if (!bias && !job->relu)
+        return;
+    for (int64_t image = 0; image < images; image++)
+        for (int64_t i = 0; i < rows; i++) {
+            real *restrict plane = out_ng + image * s->OC * P + i * P;
+            if (bias)
+                for (int64_t p = 0; p < P; p++)
+                    plane[p] += bias[i];
+            if (job->relu)
+                for (int64_t p = 0; p < P; p++)
+                    plane[p] = plane[p] > 0 || plane[p] != plane[p] ? plane[p] : 0;
+        }
+}
+
+/* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
+ * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
+ * the write-back. */
+void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const real *restrict w,
+                           const real *restrict bias, int relu,
+                           int64_t N, int64_t C, int64_t H, int64_t W,
+                           int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                           int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                           int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+{
+    conv_shape s;
+    conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+                                     pad_top, pad_left, dilation_h, dilation_w, groups);
+    if (!table || FC_FN(use_direct)(&s)) {
+        FC_FN(conv2d_forward_depthwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
+                                        stride_h, stride_w, pad_top, pad_left,
+                                        dilation_h, dilation_w, groups, num_threads);
+        free(table);
+        return;
+    }
+    /* 1x1, stride 1, no padding: im2col(x) is x itself, a (C/groups x H*W) matrix. */
+    const int plain = KH == 1 && KW == 1 && stride_h == 1 && stride_w == 1 &&
+                      pad_top == 0 && pad_left == 0;
+    const int64_t images_per_run = FC_FN(images_per_gemm)(N, OH * OW);
+    const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, N, groups, images_per_run, &s };
+    const int64_t tasks = (N + images_per_run - 1) / images_per_run * groups;
+    if (spread_tasks(tasks, num_threads)) {
+        #pragma omp parallel for num_threads(num_threads) schedule(static)
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(forward_task)(&job, task, 1);
+    } else {
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(forward_task)(&job, task, num_threads);
+    }
+    free(table);
+}
+
+/* How many input channels of a group one backward-data GEMM covers: a fixed share, so an
+ * image splits into several independent tasks (col2im of different channels never meets)
+ * for batch-1 threading, with about 192+ rows per GEMM to amortise packing grad_out. */
+static inline int64_t FC_FN(channels_per_task)(const conv_shape *s)
+{
+    const int64_t taps = s->KH * s->KW, rows = s->in_per_group * taps;
+    int64_t chunks = 1;
+    while (chunks * 192 < rows && chunks < s->in_per_group)
+        chunks *= 2;
+    return (s->in_per_group + chunks - 1) / chunks;
+}
+
+/* grad_x: (N, C, H, W) OUT;  grad_out: (N, OC, OH, OW) IN;  w: (OC, C/groups, KH, KW) IN.
+ * Tasks are (run of images, group, channel chunk); each zeroes its own grad_x planes and
+ * runs one GEMM on one thread whose store scatter-adds into them (several tiles reach the
+ * same element), so no two threads ever write the same element and each element's
+ * additions follow the engine's fixed order. */
+void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict grad_out,
+                                 const real *restrict w,
+                                 int64_t N, int64_t C, int64_t H, int64_t W,
+                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                 int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+{
+    conv_shape s;
+    conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+                                     pad_top, pad_left, dilation_h, dilation_w, groups);
+    if (!table || FC_FN(use_direct)(&s)) {
+        FC_FN(conv2d_backward_data_direct)(grad_x, grad_out, w, N, C, H, W, OC, KH, KW, OH, OW,
+                                           stride_h, stride_w, pad_top, pad_left,
+                                           dilation_h, dilation_w, groups, num_threads);
+        free(table);
+        return;
+    }
+    if (stride_h == 1 && stride_w == 1 && s.in_per_group >= 4 &&
+        2 * pad_top >= (KH - 1) * dilation_h && 2 * pad_left >= (KW - 1) * dilation_w) {
+        /* Stride 1: grad_x is the forward convolution of grad_out with the filters
+         * transposed (C/groups <-> OC/groups) and flipped, padded so that the output is
+         * H x W: an implicit GEMM whose reduction is OC/groups*KH*KW long and whose every
+         * element is written once, instead of a short GEMM plus a col2im scatter.
+         * Measured, col2im stays faster for stems (fewer than 4 input channels per group:
+         * too few GEMM rows, see use_direct) and for 'valid'-style layers (the transposed
+         * convolution's padding, dilation*(K-1) - pad, would exceed the forward's: on small
+         * images mostly padding to pack). */
+        real *flipped = fc_workspace(WORKSPACE_FLIPPED_FILTERS,
+                                     (size_t)(C * s.out_per_group * KH * KW) * sizeof(real));
+        if (flipped) {
+            for (int64_t g = 0; g < groups; g++)
+                for (int64_t oc = 0; oc < s.out_per_group; oc++)
+                    for (int64_t c = 0; c < s.in_per_group; c++)
+                        for (int64_t k = 0; k < KH * KW; k++)
+                            flipped[((g * s.in_per_group + c) * s.out_per_group + oc) * KH * KW + k] =
+                                w[((g * s.out_per_group + oc) * s.in_per_group + c) * KH * KW
+                                  + KH * KW - 1 - k];
+            FC_FN(conv2d_forward)(grad_x, grad_out, flipped, NULL, 0, N, OC, OH, OW, C, KH, KW,
+                                  H, W, 1, 1, (KH - 1) * dilation_h - pad_top,
+                                  (KW - 1) * dilation_w - pad_left, dilation_h, dilation_w,
+                                  groups, num_threads);
+            free(table);
+            return;
+        }
+    }
+    const int64_t taps = s.in_per_group * KH * KW, P = OH * OW;
+    const int64_t chunk = FC_FN(channels_per_task)(&s);
+    const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
+    const int64_t images_per_run = FC_FN(images_per_gemm)(N, P);
+    const int64_t runs = (N + images_per_run - 1) / images_per_run;
+    const int64_t tasks = runs * groups * chunks;
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && tasks > 1)
+    for (int64_t task = 0; task < tasks; task++) {
+        const int64_t run = task / (groups * chunks), g = task / chunks % groups;
+        const int64_t c0 = task % chunks * chunk;
+        const int64_t channels = s.in_per_group - c0 < chunk ? s.in_per_group - c0 : chunk;
+        const int64_t n0 = run * images_per_run;
+        const int64_t images = N - n0 < images_per_run ? N - n0 : images_per_run;
+        real *grad_x_ng = grad_x + (n0 * C + g * s.in_per_group) * H * W;
+        for (int64_t image = 0; image < images; image++)
+            for (int64_t i = c0 * H * W; i < (c0 + channels) * H * W; i++)
+                grad_x_ng[image * C * H * W + i] = 0;
+        /* w_g^T: element (tap, oc) of the group's filters, from the chunk's first tap */
+        const FC_FN(fc_matrix) weights_t = { w + g * s.out_per_group * taps + c0 * KH * KW, 1, taps };
+        const FC_FN(batch_source) gradients = {
+            grad_out + (n0 * OC + g * s.out_per_group) * P, OC * P, &s };
+        const FC_FN(batch_target) target = { grad_x_ng, C * H * W, c0 * KH * KW, &s };
+        const FC_FN(fc_epilogue) epilogue = {
+            .store = FC_FN(conv_store_col2im), .store_context = &target };
+        FC_FN(fc_gemm)(channels * KH * KW, images * P, s.out_per_group, FC_FN(fc_pack_rows),
+                       &weights_t, FC_FN(conv_pack_grad_out_cols), &gradients, &epilogue, 1);
+    }
+    free(table);
+}
+
+/* Backward-weight cuts the batch into runs of images: each run's GEMM reduces over its
+ * images alone, and the runs' partial grad_w are then added in run order. The run length
+ * depends on the shapes only (about 4096+ pixels of reduction per GEMM, at most
+ * BATCH_RUNS_MAX runs), so the sums are the same for any thread count, and runs give
+ * the threads independent work when grad_w itself is too small to split. */
+#define BATCH_RUNS_MAX 16
+static inline int64_t FC_FN(images_per_run)(int64_t N, int64_t P)
+{
+    int64_t images = (4096 + P - 1) / P;
+    if (images < (N + BATCH_RUNS_MAX - 1) / BATCH_RUNS_MAX)
+        images = (N + BATCH_RUNS_MAX - 1) / BATCH_RUNS_MAX;
+    return images < N ? images : N;
+}
+
+/* One backward-weight GEMM: task = run * groups + g, writing grad_w of group g for run. */
+typedef struct {
+    real *grad_w, *partials;   /* partials: (runs - 1) copies of grad_w, for runs 1.. */
+    const real *grad_out, *x;
+    int64_t N, groups, images_per_run;
+    const conv_shape *s;
+} FC_FN(weight_job);
+
+static void FC_FN(weight_task)(const FC_FN(weight_job) *job, int64_t task, int engine_threads)
+{
+    const conv_shape *s = job->s;
+    const int64_t run = task / job->groups, g = task % job->groups;
+    const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t n0 = run * job->images_per_run;
+    const int64_t images = job->N - n0 < job->images_per_run ? job->N - n0 : job->images_per_run;
+    real *dst = run == 0 ? job->grad_w : job->partials + (run - 1) * s->OC * taps;
+    const FC_FN(batch_source) gradients = {
+        job->grad_out + (n0 * s->OC + g * s->out_per_group) * P, s->OC * P, s };
+    const FC_FN(batch_source) columns = {
+        job->x + (n0 * s->C + g * s->in_per_group) * s->H * s->W, s->C * s->H * s->W, s };
+    const FC_FN(fc_epilogue) epilogue = { .c = dst + g * s->out_per_group * taps, .ldc = taps };
+    FC_FN(fc_gemm)(s->out_per_group, taps, images * P, FC_FN(conv_pack_grad_out), &gradients,
+                   FC_FN(conv_pack_im2col_t), &columns, &epilogue, engine_threads);
+}
+
+/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT;
+ * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. */
+void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
+                                   const real *restrict grad_out, const real *restrict x,
+                                   int64_t N, int64_t C, int64_t H, int64_t W,
+                                   int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                   int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                   int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+{
+    conv_shape s;
+    conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
+                                     pad_top, pad_left, dilation_h, dilation_w, groups);
+    const int64_t P = OH * OW, size = OC * s.in_per_group * KH * KW;
+    const int64_t images_per_run = FC_FN(images_per_run)(N, P);
+    const int64_t runs = (N + images_per_run - 1) / images_per_run;
+    real *partials = table && runs > 1
+                     ? fc_workspace(WORKSPACE_PARTIALS, (size_t)((runs - 1) * size) * sizeof(real))
+                     : NULL;
+    if (!table || (runs > 1 && !partials) || FC_FN(use_direct)(&s)) {
+        free(table);
+        FC_FN(conv2d_backward_weight_depthwise)(grad_w, grad_bias, grad_out, x, N, C, H, W,
+                                                OC, KH, KW, OH, OW, stride_h, stride_w,
+                                                pad_top, pad_left, dilation_h, dilation_w,
+                                                groups, num_threads);
+        return;
+    }
+    const FC_FN(weight_job) job = { grad_w, partials, grad_out, x, N, groups, images_per_run, &s };
+    const int64_t tasks = runs * groups;
+    if (spread_tasks(tasks, num_threads)) {
+        #pragma omp parallel for num_threads(num_threads) schedule(static)
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(weight_task)(&job, task, 1);
+    } else {
+        for (int64_t task = 0; task < tasks; task++)
+            FC_FN(weight_task)(&job, task, num_threads);
+    }
+    if (runs > 1) {
+        #pragma omp parallel for num_threads(num_threads) schedule(static)
+        for (int64_t i = 0; i < size; i++) {
+            real sum = grad_w[i];
+            for (int64_t run = 1; run < runs; run++)
+                sum += partials[(run - 1) * size + i];
+            grad_w[i] = sum;
+        }
+    }
+    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
+    free(table);
+}
