@@ -33,16 +33,23 @@ def make_layers(config, batch_norm=False, in_channels=3):
 
 class VGG(nn.Module):
     """features -> avgpool (adaptive, 7x7) -> classifier (4096, dropout, 4096, dropout,
-    num_classes). Five 2x2 max-pools: inputs need at least 32x32 (224x224 by design)."""
+    num_classes). Five 2x2 max-pools: inputs need at least 32x32 (224x224 by design).
 
-    def __init__(self, features, num_classes=1000, dropout=0.5, init_weights=True):
+    `pool_size` and `classifier_width` (defaults 7 and 4096: torchvision's) shrink the head
+    for small images: pool_size=1, classifier_width=512 is the usual CIFAR variant, whose
+    classifier holds 0.5M parameters instead of 120M."""
+
+    def __init__(self, features, num_classes=1000, dropout=0.5, init_weights=True,
+                 pool_size=7, classifier_width=4096):
         super().__init__()
+        width = classifier_width
         self.features = features
-        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.avgpool = nn.AdaptiveAvgPool2d((pool_size, pool_size))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(inplace=True), nn.Dropout(p=dropout),
-            nn.Linear(4096, 4096), nn.ReLU(inplace=True), nn.Dropout(p=dropout),
-            nn.Linear(4096, num_classes),
+            nn.Linear(512 * pool_size * pool_size, width), nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout),
+            nn.Linear(width, width), nn.ReLU(inplace=True), nn.Dropout(p=dropout),
+            nn.Linear(width, num_classes),
         )
         if init_weights:   # torchvision's choice (not PyTorch's layer defaults)
             for m in self.modules():
@@ -61,29 +68,30 @@ class VGG(nn.Module):
         return self.classifier(x.flatten(1))
 
 
-def _vgg(config, batch_norm, num_classes, in_channels, dropout):
-    return VGG(make_layers(CONFIGS[config], batch_norm, in_channels), num_classes, dropout)
+def _vgg(config, batch_norm, num_classes, in_channels, dropout, pool_size, classifier_width):
+    return VGG(make_layers(CONFIGS[config], batch_norm, in_channels), num_classes, dropout,
+               pool_size=pool_size, classifier_width=classifier_width)
 
 
 @register_model
-def vgg11(num_classes=1000, in_channels=3, dropout=0.5):
+def vgg11(num_classes=1000, in_channels=3, dropout=0.5, pool_size=7, classifier_width=4096):
     """VGG-11 (configuration A)."""
-    return _vgg("A", False, num_classes, in_channels, dropout)
+    return _vgg("A", False, num_classes, in_channels, dropout, pool_size, classifier_width)
 
 
 @register_model
-def vgg11_bn(num_classes=1000, in_channels=3, dropout=0.5):
+def vgg11_bn(num_classes=1000, in_channels=3, dropout=0.5, pool_size=7, classifier_width=4096):
     """VGG-11 with batch normalisation after every convolution."""
-    return _vgg("A", True, num_classes, in_channels, dropout)
+    return _vgg("A", True, num_classes, in_channels, dropout, pool_size, classifier_width)
 
 
 @register_model
-def vgg16(num_classes=1000, in_channels=3, dropout=0.5):
+def vgg16(num_classes=1000, in_channels=3, dropout=0.5, pool_size=7, classifier_width=4096):
     """VGG-16 (configuration D)."""
-    return _vgg("D", False, num_classes, in_channels, dropout)
+    return _vgg("D", False, num_classes, in_channels, dropout, pool_size, classifier_width)
 
 
 @register_model
-def vgg16_bn(num_classes=1000, in_channels=3, dropout=0.5):
+def vgg16_bn(num_classes=1000, in_channels=3, dropout=0.5, pool_size=7, classifier_width=4096):
     """VGG-16 with batch normalisation after every convolution."""
-    return _vgg("D", True, num_classes, in_channels, dropout)
+    return _vgg("D", True, num_classes, in_channels, dropout, pool_size, classifier_width)
