@@ -80,7 +80,7 @@ def build_parser():
                                         "(default: checkpoints/<model>.npz)")
     t.add_argument("--no-checkpoint", action="store_true", help="do not save a checkpoint")
     t.add_argument("--limit", type=_positive_int,
-                   help="use only the first N training and N validation samples (quick trials)")
+                   help="use a fixed random sample of N training and N validation images (quick trials)")
     return parser
 
 
@@ -176,13 +176,15 @@ def train_command(args):
 
     fastconv.manual_seed(args.seed)
     x_train, y_train, x_val, y_val, description = load_data(args.data_dir, args.seed)
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-        x_val, y_val = x_val[:args.limit], y_val[:args.limit]
+    num_classes = int(max(y_train.max(), y_val.max())) + 1
+    if args.limit:   # a fixed random sample: the files may be sorted by class
+        keep = np.sort(np.random.default_rng(0).permutation(len(y_train))[:args.limit])
+        x_train, y_train = x_train[keep], y_train[keep]
+        keep = np.sort(np.random.default_rng(1).permutation(len(y_val))[:args.limit])
+        x_val, y_val = x_val[keep], y_val[keep]
     channels, height, width = x_train.shape[1:]
     if height != width:
         raise SystemExit(f"square images expected, the data is {height}x{width}")
-    num_classes = int(max(y_train.max(), y_val.max())) + 1
     model = model_for_data(args.model, channels, height, num_classes)
     # Normalise with the training set's per-channel statistics (saved in the checkpoint).
     scaled = x_train.astype(np.float32) / 255
