@@ -106,7 +106,12 @@ def load_data(data_dir, seed):
     int64: the built-in digits split 4,500 / 500, or the files in data_dir (MNIST-format IDX
     first, then CIFAR-10), validating on the test files when present, else on a stratified
     10% of the training files."""
-    from fastconv.data import builtin_mnist_split, load_cifar10, load_mnist, train_val_test_split
+    from fastconv.data import (
+        builtin_mnist_split,
+        load_cifar10,
+        load_mnist,
+        train_val_test_split,
+    )
     if data_dir is None:
         train, val = builtin_mnist_split()   # the standard split, whatever --seed says
         return (train.dataset.images[train.indices], train.dataset.labels[train.indices],
@@ -131,9 +136,9 @@ def load_data(data_dir, seed):
             (images, labels), (val_images, val_labels), _ = train_val_test_split(
                 images, labels, val=0.1, seed=0, stratify=labels)
             where = "a stratified 10% of the training files"
-        return (images, labels, val_images, val_labels.astype(np.int64),
-                f"{name} from {data_dir} ({len(labels)} train, {len(val_labels)} validation "
-                f"from {where})")
+        description = (f"{name} from {data_dir} ({len(labels)} train, {len(val_labels)} "
+                       f"validation from {where})")
+        return images, labels, val_images, val_labels.astype(np.int64), description
     raise SystemExit("--data-dir: found neither MNIST IDX nor CIFAR-10 files:\n  "
                      + "\n  ".join(errors))
 

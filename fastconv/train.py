@@ -38,8 +38,18 @@ from fastconv.nn import CrossEntropyLoss
 from fastconv.optim import Adam
 from fastconv.optim.lr_scheduler import OneCycleLR
 
-__all__ = ["fit", "evaluate", "predict", "History", "Callback", "ModelCheckpoint",
-           "EarlyStopping", "TrainingDiverged", "save_checkpoint", "load_checkpoint"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "ModelCheckpoint",
+    "TrainingDiverged",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "predict",
+    "save_checkpoint",
+]
 
 CHECKPOINT_FORMAT = "fastconv-checkpoint-1"
 

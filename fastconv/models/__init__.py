@@ -8,13 +8,40 @@ the model, so `model.load_state_dict(np.load("resnet18.npz"))` takes its exporte
 Every constructor takes `num_classes` and `in_channels`.
 """
 from fastconv.models._registry import get_model, list_models, register_model
-from fastconv.models.lenet import LeNet5, lenet5
-from fastconv.models.simple import SimpleCNN, SimpleMLP, simple_cnn, simple_mlp
 from fastconv.models.alexnet import AlexNet, alexnet
+from fastconv.models.lenet import LeNet5, lenet5
+from fastconv.models.resnet import (
+           BasicBlock,
+           Bottleneck,
+           ResNet,
+           resnet18,
+           resnet34,
+           resnet50,
+)
+from fastconv.models.simple import SimpleCNN, SimpleMLP, simple_cnn, simple_mlp
 from fastconv.models.vgg import VGG, vgg11, vgg11_bn, vgg16, vgg16_bn
-from fastconv.models.resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50
 
-__all__ = ["get_model", "list_models", "register_model", "LeNet5", "lenet5", "SimpleMLP",
-           "SimpleCNN", "simple_mlp", "simple_cnn", "AlexNet", "alexnet", "VGG", "vgg11",
-           "vgg11_bn", "vgg16", "vgg16_bn", "ResNet", "BasicBlock", "Bottleneck", "resnet18",
-           "resnet34", "resnet50"]
+__all__ = [
+           "VGG",
+           "AlexNet",
+           "BasicBlock",
+           "Bottleneck",
+           "LeNet5",
+           "ResNet",
+           "SimpleCNN",
+           "SimpleMLP",
+           "alexnet",
+           "get_model",
+           "lenet5",
+           "list_models",
+           "register_model",
+           "resnet18",
+           "resnet34",
+           "resnet50",
+           "simple_cnn",
+           "simple_mlp",
+           "vgg11",
+           "vgg11_bn",
+           "vgg16",
+           "vgg16_bn",
+]

@@ -13,11 +13,11 @@ convolution and no pooling (conv1.weight becomes (64, in_channels, 3, 3)), the u
 adaptation for 32x32 images, which the ImageNet stem would shrink to 8x8 at once.
 """
 from fastconv import nn
-from fastconv.nn import functional as F
 from fastconv.models._fused import fused_relu
 from fastconv.models._registry import register_model
+from fastconv.nn import functional as F
 
-__all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50"]
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50"]
 
 
 def conv3x3(in_planes, out_planes, stride=1):

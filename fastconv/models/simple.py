@@ -1,10 +1,10 @@
 """The two small baselines of the issue: a multilayer perceptron and a small CNN."""
 from fastconv import nn
-from fastconv.nn import functional as F
 from fastconv.models._fused import fused_relu
 from fastconv.models._registry import register_model
+from fastconv.nn import functional as F
 
-__all__ = ["SimpleMLP", "SimpleCNN", "simple_mlp", "simple_cnn"]
+__all__ = ["SimpleCNN", "SimpleMLP", "simple_cnn", "simple_mlp"]
 
 
 class SimpleMLP(nn.Module):
