@@ -3,6 +3,7 @@
     import fastconv.ops as F          # ndarray in, ndarray out; every op has its *_backward
     import fastconv.reference as R    # the same API as slow, obvious loops (the specification)
     import fastconv.nn as nn          # Tensor-based layers with autograd, as torch.nn
+    from fastconv import models, train  # LeNet-5 ... ResNet-50; fit / evaluate / predict
 """
 __version__ = "0.1.0"
 
@@ -12,7 +13,8 @@ from fastconv import ops, reference
 from fastconv.autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad, stack
 from fastconv.random import manual_seed
 from fastconv import data, nn, optim
+from fastconv import models, train
 
 __all__ = ["ops", "reference", "get_num_threads", "set_num_threads", "show_config", "__version__",
            "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "cat", "stack", "manual_seed",
-           "nn", "optim", "data"]
+           "nn", "optim", "data", "models", "train"]

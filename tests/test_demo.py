@@ -1,4 +1,4 @@
-"""The README's first command ends in `python -m fastconv`: it must run and pass its checks."""
+"""`python -m fastconv demo` (also the default command) must run and pass its checks."""
 import subprocess
 import sys
 
@@ -18,7 +18,7 @@ def test_config_flag(capsys):
 
 
 def test_module_runs_as_a_program():
-    result = subprocess.run([sys.executable, "-m", "fastconv", "--quick", "--threads", "1"],
+    result = subprocess.run([sys.executable, "-m", "fastconv", "demo", "--quick", "--threads", "1"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 threads" in result.stdout
