@@ -2,8 +2,9 @@
 
 A result row is a dict:
   suite, case, pass ("fwd", "bwd", ...), threads,
-  work: GFLOP (compute-bound ops) or GB read + written once (memory-bound ops),
-  unit: "GFLOP" or "GB",
+  work: GFLOP (compute-bound ops), GB read + written once (memory-bound ops) or images
+    (whole networks),
+  unit: "GFLOP", "GB" or "img",
   seconds: {"fastconv": s, "torch": s, "numpy": s} (a peer missing or None: not measured),
   note: a footnote marker or "".
 Ratios are peer seconds / fastconv seconds: above 1, fastconv is faster.
@@ -28,7 +29,10 @@ def limit_fraction(row, limits):
     r = rate(row)
     if r is None:
         return None
-    ceiling = limits["fma_gflops_f32"] if row["unit"] == "GFLOP" else limits["copy_gbps"]
+    ceilings = {"GFLOP": limits["fma_gflops_f32"], "GB": limits["copy_gbps"]}
+    if row["unit"] not in ceilings:  # whole networks: images/s, no single machine limit
+        return None
+    ceiling = ceilings[row["unit"]]
     return r / ceiling
 
 
@@ -42,8 +46,8 @@ def _x(r):
 
 def print_header(unit):
     """The column titles for rows measured in `unit` ("GFLOP" or "GB")."""
-    per_s = "GF/s" if unit == "GFLOP" else "GB/s"
-    ceiling = "FMA" if unit == "GFLOP" else "copy"
+    per_s = {"GFLOP": "GF/s", "GB": "GB/s"}.get(unit, unit + "/s")
+    ceiling = {"GFLOP": "FMA", "GB": "copy"}.get(unit, "")
     header = (f"  {'case':<26} {'pass':<10} {unit:>7} | {'fastconv ms':>11} {per_s:>7} "
               f"{'%' + ceiling:>6} |")
     for peer in PEERS:

@@ -2,10 +2,12 @@
 in one process: medians, rates, fractions of the machine's limits measured in the same
 run, and ratios (peer time / fastconv time: above 1, fastconv is faster).
 
-    python bench/run.py [--suite gemm,conv,pool,bn] [--threads 1,2] [--quick] [--json FILE]
+    python bench/run.py [--suite gemm,conv,pool,bn,networks] [--threads 1,2] [--quick] [--json FILE]
 
 Suites (bench/suites/): gemm (ops.matmul vs NumPy @ and torch.mm), conv (forward,
-backward-data, backward-weight), pool and bn (memory-bound: GB/s and % of copy bandwidth).
+backward-data, backward-weight), pool and bn (memory-bound: GB/s and % of copy bandwidth),
+networks (training steps of LeNet-5, the simple CNN and CIFAR ResNet-18, and batch-1
+inference: images/s).
 Shapes are those of PERF.md. --quick: a few shapes, 3 repeats, under a minute.
 
 NumPy's BLAS is slowed by OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some of the
@@ -42,16 +44,16 @@ import numpy as np  # noqa: E402
 import fastconv  # noqa: E402
 import peak  # noqa: E402
 import report  # noqa: E402
-from suites import bn, conv, gemm, pool  # noqa: E402
+from suites import bn, conv, gemm, networks, pool  # noqa: E402
 from timing import threads as limit_threads, torch  # noqa: E402
 
-SUITES = {"gemm": gemm, "conv": conv, "pool": pool, "bn": bn}
+SUITES = {"gemm": gemm, "conv": conv, "pool": pool, "bn": bn, "networks": networks}
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--suite", default="gemm,conv,pool,bn",
+    parser.add_argument("--suite", default="gemm,conv,pool,bn,networks",
                         help="comma-separated suites among " + ",".join(SUITES))
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--quick", action="store_true", help="few shapes, 3 repeats")

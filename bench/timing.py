@@ -19,6 +19,10 @@ except ImportError:
 # A sample shorter than this is repeated inside the sample, so the timer's resolution
 # and Python's call overhead do not dominate small ops (a 0.2 ms global pool).
 MIN_SAMPLE_SECONDS = 0.002
+# fastconv and PyTorch each bring an OpenMP runtime whose idle workers spin for a while
+# (libgomp: up to ~17 ms here) before sleeping. Timed straight after the other library,
+# a peer would share the cores with those spinning threads, so each sample waits first.
+SETTLE_SECONDS = 0.03
 
 
 def _loops(fn):
@@ -38,6 +42,7 @@ def median_seconds(fns, repeats):
     samples = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             for _ in range(loops[name]):
                 fn()

@@ -40,7 +40,7 @@ def test_parallel_copy_copies(threads):
 def test_quick_pool_and_bn_run_and_report(tmp_path):
     out = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--quick", "--suite", "pool,bn",
+        [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--quick", "--suite", "pool,bn,networks",
          "--threads", "1", "--repeats", "1", "--json", str(out)],
         capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert run.returncode == 0, run.stderr
@@ -48,7 +48,7 @@ def test_quick_pool_and_bn_run_and_report(tmp_path):
     result = json.loads(out.read_text())
     assert result["limits"][0]["copy_gbps"] > 0
     rows = result["rows"]
-    assert {row["suite"] for row in rows} == {"pool", "bn"}
+    assert {row["suite"] for row in rows} == {"pool", "bn", "networks"}
     assert all(row["seconds"]["fastconv"] > 0 for row in rows)
 
 

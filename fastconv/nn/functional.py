@@ -7,6 +7,7 @@ outputs are Tensors, recorded for backward when an input requires grad.
 import numpy as np
 
 from fastconv import ops
+from fastconv.ops.conv import _conv2d_bias_relu
 from fastconv.autograd import Function, Tensor, unbroadcast
 from fastconv.random import generator
 
@@ -47,11 +48,12 @@ class Conv1d(_Conv):
 
 
 class Conv2dReLU(Function):
-    """relu(conv2d(x)) as one node: only the output is kept (its sign is the ReLU mask),
-    not the pre-activation. A fused kernel can replace the two forward calls."""
+    """relu(conv2d(x)) as one node: the conv kernel applies bias and ReLU as it writes each
+    output tile, and only the output is kept (its sign is the ReLU mask), not the
+    pre-activation."""
 
     def forward(self, x, weight, bias, **geometry):
-        out = ops.relu(ops.conv2d(x, weight, bias, **geometry))
+        out = _conv2d_bias_relu(x, weight, bias, **geometry)
         self.save_for_backward(x, weight, out)
         self.geometry = geometry
         return out
