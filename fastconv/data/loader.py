@@ -20,15 +20,19 @@ import threading
 
 import numpy as np
 
+from fastconv.random import generator
+
 __all__ = ["DataLoader", "make_generator"]
 
 
 def make_generator(seed, name="seed"):
-    """A Generator from `seed`: None (fresh OS entropy), an int >= 0, or a Generator (used as is)."""
+    """A Generator from `seed`: None (a child of the shared generator, so
+    fastconv.manual_seed makes shuffling reproducible too), an int >= 0, or a Generator
+    (used as is)."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
-        return np.random.default_rng()
+        return np.random.default_rng(generator().integers(2**63))
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"{name} must be None, an int or a numpy.random.Generator, got {type(seed).__name__}")
     if seed < 0:
