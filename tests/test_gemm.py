@@ -2,6 +2,7 @@
 shapes across every block edge, the epilogue, custom stores, strided operands, thread
 counts, every ISA the CPU runs, bad inputs."""
 import os
+import platform
 import subprocess
 import sys
 
@@ -301,3 +302,17 @@ def test_matmul_against_torch():
     a, b = random(33, 70), random(70, 20)
     np.testing.assert_allclose(ops.matmul(a, b), torch.from_numpy(a).mm(torch.from_numpy(b)).numpy(),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64", "i686", "i386"),
+                    reason="denormals are flushed on x86 only")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_denormals_are_flushed_inside_the_kernel_only(threads):
+    tiny = np.float32(1e-40)  # a float32 denormal
+    assert tiny != 0
+    a = np.full((64, 64), tiny, np.float32)
+    b = np.eye(64, dtype=np.float32)
+    product = with_threads(threads, ops.matmul, a, b)
+    assert not product.any(), "denormal inputs should read as zero inside the GEMM"
+    # The calling thread's floating-point mode is given back: NumPy still sees denormals.
+    assert np.float32(tiny) * np.float32(1.0) != 0

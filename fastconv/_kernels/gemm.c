@@ -12,6 +12,7 @@
 #include "fastconv.h"
 #include "gemm.h"
 #include "gemm_kernels.h"
+#include "denormals.h"
 
 #define FC_IMPL "gemm_pack_impl.h"
 #include "instantiate.h"

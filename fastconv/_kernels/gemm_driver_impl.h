@@ -178,6 +178,7 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
         if (parts_m * parts_n > 1) {
             #pragma omp parallel num_threads(parts_m * parts_n)
             {
+                const fc_fp_mode caller_mode = fc_flush_denormals_begin();
                 /* Rectangles dealt round-robin: all get done even if the runtime gives
                  * fewer threads than asked (as inside another parallel region). */
                 for (int r = omp_get_thread_num(); r < parts_m * parts_n; r += omp_get_num_threads()) {
@@ -189,6 +190,7 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
                     FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
                                           pack_a, a_source, pack_b, b_source, epilogue);
                 }
+                fc_flush_denormals_end(caller_mode);
             }
             return;
         }
@@ -196,5 +198,7 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
 #else
     (void)num_threads;
 #endif
+    const fc_fp_mode caller_mode = fc_flush_denormals_begin();
     FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
+    fc_flush_denormals_end(caller_mode);
 }
