@@ -76,6 +76,13 @@ def as_int(value, name, minimum=None):
     return value
 
 
+def as_bool(value, name):
+    """A Python bool; ints and other truthy values refused, so flags are never guessed."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def as_tuple(value, name, n, minimum=None):
     """An int or a sequence of `n` ints as an n-tuple of ints, each at least `minimum`."""
     if isinstance(value, (tuple, list)):

@@ -12,8 +12,8 @@ import numpy as np
 
 from fastconv._ext import batchnorm as _bn
 from fastconv.ops._validate import (
-    as_array, as_float, as_int, check_ndim, check_shape, check_size, contiguous, float_dtype,
-    get_num_threads,
+    as_array, as_bool, as_float, as_int, check_ndim, check_shape, check_size, contiguous,
+    float_dtype, get_num_threads,
 )
 
 _LAYOUT = "(N, C), (N, C, L) or (N, C, H, W)"
@@ -41,12 +41,6 @@ class _ForwardArgs:
     def count(self):
         """Values per channel."""
         return self.N * self.S
-
-
-def _as_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def _check_x(x, name="x"):
@@ -90,8 +84,8 @@ def _batch_norm_args(x, running_mean, running_var, weight, bias, training, momen
     x, N, C, S = _check_x(x)
     weight = _channel_vector(weight, "weight", C)
     bias = _channel_vector(bias, "bias", C)
-    training = _as_bool(training, "training")
-    return_stats = _as_bool(return_stats, "return_stats")
+    training = as_bool(training, "training")
+    return_stats = as_bool(return_stats, "return_stats")
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must both be given or both be None, "
                          f"got running_mean={'None' if running_mean is None else 'an array'}, "
@@ -209,7 +203,7 @@ def _backward_args(grad_out, x, save_mean, save_invstd, weight, training):
     save_mean = _channel_vector(save_mean, "save_mean", C)
     save_invstd = _channel_vector(save_invstd, "save_invstd", C)
     weight = _channel_vector(weight, "weight", C)
-    training = _as_bool(training, "training")
+    training = as_bool(training, "training")
     dtype = float_dtype(grad_out, x, save_mean, save_invstd, weight)
     return _BackwardArgs(grad_out, x, save_mean, save_invstd, weight, training, dtype, N, C, S)
 

@@ -9,15 +9,9 @@ import numpy as np
 
 from fastconv._ext import pool as _pool
 from fastconv.ops._validate import (
-    as_array, as_int, as_tuple, check_ndim, check_size, contiguous, float_dtype,
+    as_array, as_bool, as_int, as_tuple, check_ndim, check_size, contiguous, float_dtype,
     get_num_threads, window_output_size,
 )
-
-
-def _as_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__} {value!r}")
-    return bool(value)
 
 
 def pool_input(x, name="x"):
@@ -64,7 +58,7 @@ def max_pool_geometry(shape, kernel_size, stride, padding, dilation, ceil_mode):
     stride = kernel if stride is None else as_tuple(stride, "stride", 2, 1)
     padding = as_tuple(padding, "padding", 2, 0)
     dilation = as_tuple(dilation, "dilation", 2, 1)
-    ceil_mode = _as_bool(ceil_mode, "ceil_mode")
+    ceil_mode = as_bool(ceil_mode, "ceil_mode")
     # PyTorch checks padding against kernel_size (which also bounds it by half the
     # dilated kernel), so that every window starts inside the input or its left padding.
     _check_padding(padding, kernel)
@@ -90,8 +84,8 @@ def avg_pool_geometry(shape, kernel_size, stride, padding, ceil_mode, count_incl
     kernel = as_tuple(kernel_size, "kernel_size", 2, 1)
     stride = kernel if stride is None else as_tuple(stride, "stride", 2, 1)
     padding = as_tuple(padding, "padding", 2, 0)
-    ceil_mode = _as_bool(ceil_mode, "ceil_mode")
-    count_include_pad = _as_bool(count_include_pad, "count_include_pad")
+    ceil_mode = as_bool(ceil_mode, "ceil_mode")
+    count_include_pad = as_bool(count_include_pad, "count_include_pad")
     if divisor_override is not None:
         divisor_override = as_int(divisor_override, "divisor_override")
         if divisor_override == 0:
