@@ -13,6 +13,11 @@ Shapes are those of PERF.md. --quick: a few shapes, 3 repeats, under a minute.
 NumPy's BLAS is slowed by OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some of the
 project's machines set; OpenBLAS reads them when NumPy is imported, so this script
 re-executes itself without them (--keep-openblas-env to measure with them).
+It also sets OPENBLAS_THREAD_TIMEOUT=4 (unless set): OpenBLAS's idle workers otherwise
+keep spinning for over 0.2 s after each call (measured here), and on 2 cores the peer
+timed next would share its cores with them. fastconv's and PyTorch's OpenMP workers
+(one shared libgomp) stop spinning within a few ms, which the settle wait before each
+sample (bench/timing.py) covers.
 """
 import argparse
 import json
@@ -22,18 +27,25 @@ import sys
 import time
 
 OPENBLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+# 2**4 cycles: OpenBLAS's workers go to sleep as soon as a call ends.
+OPENBLAS_IDLE_TIMEOUT = ("OPENBLAS_THREAD_TIMEOUT", "4")
 
 
-def _reexec_without_openblas_overrides(argv):
-    if "--keep-openblas-env" in argv or not any(v in os.environ for v in OPENBLAS_VARIABLES):
+def _reexec_with_bench_environment(argv):
+    """OpenBLAS reads its variables when NumPy is imported, so they are set by re-executing."""
+    unset = [] if "--keep-openblas-env" in argv else [v for v in OPENBLAS_VARIABLES
+                                                       if v in os.environ]
+    timeout_name, timeout_value = OPENBLAS_IDLE_TIMEOUT
+    if not unset and timeout_name in os.environ:
         return
-    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARIABLES}
-    env["FASTCONV_BENCH_UNSET"] = ",".join(v for v in OPENBLAS_VARIABLES if v in os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in unset}
+    env.setdefault(timeout_name, timeout_value)
+    env["FASTCONV_BENCH_UNSET"] = ",".join(unset)
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + argv, env)
 
 
 if __name__ == "__main__":
-    _reexec_without_openblas_overrides(sys.argv[1:])
+    _reexec_with_bench_environment(sys.argv[1:])
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -82,6 +94,8 @@ def print_preamble(args):
           f"torch {torch.__version__ if torch else 'not installed'} | "
           f"{platform.processor() or platform.machine()} | {time.strftime('%Y-%m-%d %H:%M %Z')}")
     print(f"command: python bench/run.py {' '.join(sys.argv[1:])}")
+    print(f"note: OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', 'unset')}"
+          " (idle OpenBLAS workers stop spinning)")
     if blas:
         print(f"note: {blas} unset for this run so NumPy's OpenBLAS uses its normal kernels")
     elif any(v in os.environ for v in OPENBLAS_VARIABLES):

@@ -19,9 +19,10 @@ except ImportError:
 # A sample shorter than this is repeated inside the sample, so the timer's resolution
 # and Python's call overhead do not dominate small ops (a 0.2 ms global pool).
 MIN_SAMPLE_SECONDS = 0.002
-# fastconv and PyTorch each bring an OpenMP runtime whose idle workers spin for a while
-# (libgomp: up to ~17 ms here) before sleeping. Timed straight after the other library,
-# a peer would share the cores with those spinning threads, so each sample waits first.
+# Idle worker threads spin for a while before sleeping: libgomp's (shared by fastconv and
+# PyTorch) for a few ms here, OpenBLAS's for over 0.2 s unless OPENBLAS_THREAD_TIMEOUT is
+# low (bench/run.py sets it). Timed straight after another library, a peer would share the
+# cores with those spinning threads, so each sample waits first.
 SETTLE_SECONDS = 0.03
 
 
