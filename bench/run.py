@@ -132,6 +132,7 @@ def main(argv=None):
                     print("  " + suite.FOOTNOTE)
                 report.print_summary(name, threads, suite_rows, limits)
                 rows.extend(suite_rows)
+    report.print_scaling(rows)
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"limits": limits_seen, "rows": rows}, f, indent=1)
