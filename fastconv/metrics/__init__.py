@@ -32,9 +32,23 @@ from fastconv.metrics.significance import McNemarResult, mcnemar
 from fastconv.metrics.timing import InferenceTiming, time_inference
 
 __all__ = [
-    "InferenceTiming", "McNemarResult", "UndefinedMetricWarning",
-    "accuracy", "top_k_accuracy", "precision_recall_fscore_support", "precision_score",
-    "recall_score", "f1_score", "confusion_matrix", "top_confusions", "classification_report",
-    "log_loss", "cross_entropy", "roc_curve", "auc", "roc_auc_score", "mcnemar",
+    "InferenceTiming",
+    "McNemarResult",
+    "UndefinedMetricWarning",
+    "accuracy",
+    "auc",
+    "classification_report",
+    "confusion_matrix",
+    "cross_entropy",
+    "f1_score",
+    "log_loss",
+    "mcnemar",
+    "precision_recall_fscore_support",
+    "precision_score",
+    "recall_score",
+    "roc_auc_score",
+    "roc_curve",
     "time_inference",
+    "top_confusions",
+    "top_k_accuracy",
 ]
