@@ -150,7 +150,8 @@ def evaluate_command(args):
     print(evaluation_report(y_true, logits, extra["num_classes"]))
     timing = metrics.time_inference(model, inputs, batch_size=args.batch_size,
                                     repeats=args.repeats, warmup=2)
-    print(f"\ninference time ({get_num_threads()} threads, batch {args.batch_size}, "
+    threads = get_num_threads()
+    print(f"\ninference time ({threads} thread{'s' if threads > 1 else ''}, batch {args.batch_size}, "
           f"{args.repeats} timed runs after 2 warm-up runs):")
     print("\n".join("  " + line for line in str(timing).splitlines()))
     return 0

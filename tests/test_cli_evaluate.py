@@ -85,7 +85,7 @@ def test_evaluate_runs_as_a_program(checkpoints):
         capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "evaluating simple_cnn" in result.stdout
-    assert "inference time (1 threads, batch 50, 2 timed runs" in result.stdout
+    assert "inference time (1 thread, batch 50, 2 timed runs" in result.stdout
 
 
 def test_refusals(checkpoints, tmp_path):
