@@ -18,6 +18,7 @@
 KFold, StratifiedKFold, train_val_test_split and random_split are fastconv.data's,
 re-exported here where scikit-learn users look for them.
 """
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -187,7 +188,7 @@ def cross_validate(model_factory, dataset, cv=5, *, epochs=1, batch_size=32,
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"dataset: the samples' labels must be integers, got {labels.dtype} "
                          f"of shape {labels.shape}")
-    splitter = StratifiedKFold(cv) if isinstance(cv, int) and not isinstance(cv, bool) else cv
+    splitter = StratifiedKFold(cv) if isinstance(cv, numbers.Integral) else cv
     folds = splitter.split(labels, labels) if hasattr(splitter, "split") else splitter
     eval_transform = transform if eval_transform is None else eval_transform
     fit_kwargs = {"progress": False, **(fit_kwargs or {})}

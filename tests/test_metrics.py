@@ -278,6 +278,8 @@ def test_errors_name_the_argument():
         metrics.confusion_matrix([], [])
     with pytest.raises(ValueError, match="normalize must be one of"):
         metrics.confusion_matrix([0], [0], normalize="rows")
+    with pytest.raises(ValueError, match="labels: none of"):
+        metrics.confusion_matrix([0, 1], [0, 1], labels=[2])
     with pytest.raises(ValueError, match="labels must not repeat"):
         metrics.confusion_matrix([0], [0], labels=[0, 0])
     with pytest.raises(ValueError, match="average must be one of"):
@@ -367,6 +369,20 @@ def test_label_metrics_match_scikit_learn(seed):
     for pos_label in (0, 1):
         assert metrics.f1_score(binary_y, binary_pred, average="binary", pos_label=pos_label) == \
             pytest.approx(sk.f1_score(binary_y, binary_pred, pos_label=pos_label))
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=12),
+       st.sampled_from([None, [1], [0, 2, 3]]))
+def test_precision_recall_f1_match_scikit_learn_on_small_cases(pairs, labels):
+    sk = pytest.importorskip("sklearn.metrics")
+    y, pred = np.array(pairs).T
+    for average in (None, "micro", "macro", "weighted"):
+        ours = metrics.precision_recall_fscore_support(y, pred, labels=labels, average=average,
+                                                       zero_division=np.nan)
+        theirs = sk.precision_recall_fscore_support(y, pred, labels=labels, average=average,
+                                                    zero_division=np.nan)
+        for a, b in zip(ours[:3], theirs[:3]):
+            np.testing.assert_allclose(a, b, equal_nan=True)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -20,6 +20,8 @@ def count_pairs(y_true, y_pred, labels):
 def _confusion(y_true, y_pred, labels):
     y_true, y_pred = label_pair(y_true, y_pred)
     labels = label_set(labels, y_true, y_pred)
+    if not np.isin(labels, y_true).any():
+        raise ValueError(f"labels: none of {labels.tolist()[:5]} occurs in y_true")
     full, selected = count_pairs(y_true, y_pred, labels)
     return full[np.ix_(selected, selected)], labels
 
@@ -31,7 +33,7 @@ def confusion_matrix(y_true, y_pred, labels=None, normalize=None):
         y_true, y_pred: labels, shape (n_samples,).
         labels: the classes, in the order of the rows and columns; default the sorted union
             of y_true and y_pred. Samples whose true or predicted class is not listed are
-            left out (as in scikit-learn).
+            left out (as in scikit-learn); at least one must occur in y_true.
         normalize: None (counts, int64), 'true' (each row divided by its sum: row i is
             the distribution of predictions for true class i, its diagonal the recall),
             'pred' (each column divided by its sum) or 'all' (divided by the total).
