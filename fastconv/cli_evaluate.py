@@ -64,11 +64,15 @@ def load_trained_model(path):
     return model, extra
 
 
-def load_validation_images(data_dir, extra, path):
-    """(uint8 images, int64 labels, description) of the validation set, checked against
-    the checkpoint's input shape and class count."""
+def load_validation_images(data_dir):
+    """(uint8 images, int64 labels, description) of the validation set `train` used."""
     from fastconv.cli import load_data
     *_, images, labels, description = load_data(data_dir, seed=0)
+    return images, labels, description
+
+
+def check_fits(images, labels, extra, path):
+    """SystemExit unless the checkpoint at `path` takes these images and labels."""
     if list(images.shape[1:]) != list(extra["input_shape"]):
         raise SystemExit(f"{path} takes {'x'.join(map(str, extra['input_shape']))} inputs but "
                          f"the data is {'x'.join(map(str, images.shape[1:]))}; pass the "
@@ -76,7 +80,6 @@ def load_validation_images(data_dir, extra, path):
     if labels.max() >= extra["num_classes"]:
         raise SystemExit(f"{path} has {extra['num_classes']} classes but the data has label "
                          f"{labels.max()}")
-    return images, labels, description
 
 
 def normalized(images, extra):
@@ -142,7 +145,8 @@ def evaluation_report(y_true, logits, num_classes):
 
 def evaluate_command(args):
     model, extra = load_trained_model(args.checkpoint)
-    images, y_true, description = load_validation_images(args.data_dir, extra, args.checkpoint)
+    images, y_true, description = load_validation_images(args.data_dir)
+    check_fits(images, y_true, extra, args.checkpoint)
     inputs = normalized(images, extra)
     print(f"evaluating {extra['model_name']} ({args.checkpoint}) on {y_true.size} validation "
           f"images: {description}", flush=True)
@@ -151,32 +155,30 @@ def evaluate_command(args):
     timing = metrics.time_inference(model, inputs, batch_size=args.batch_size,
                                     repeats=args.repeats, warmup=2)
     threads = get_num_threads()
-    print(f"\ninference time ({threads} thread{'s' if threads > 1 else ''}, batch {args.batch_size}, "
-          f"{args.repeats} timed runs after 2 warm-up runs):")
+    print(f"\ninference time ({threads} thread{'s' if threads > 1 else ''}, "
+          f"batch {args.batch_size}, {args.repeats} timed runs after 2 warm-up runs):")
     print("\n".join("  " + line for line in str(timing).splitlines()))
     return 0
 
 
 def compare_command(args):
-    models = [load_trained_model(path) for path in (args.checkpoint_a, args.checkpoint_b)]
-    shapes = {tuple(extra["input_shape"]) for _, extra in models}
-    if len(shapes) != 1:
-        raise SystemExit(f"the checkpoints take different inputs ({' and '.join(map(str, shapes))}); "
-                         "they cannot be compared on one test set")
-    images, y_true, description = load_validation_images(args.data_dir, models[0][1],
-                                                         args.checkpoint_a)
-    predictions = [train.predict(model, normalized(images, extra), args.batch_size).argmax(axis=1)
-                   for model, extra in models]
+    paths = (args.checkpoint_a, args.checkpoint_b)
+    models = [load_trained_model(path) for path in paths]
+    images, y_true, description = load_validation_images(args.data_dir)
+    for path, (_, extra) in zip(paths, models):
+        check_fits(images, y_true, extra, path)
+    predictions = [train.predict(model, normalized(images, extra), args.batch_size)
+                   .argmax(axis=1) for model, extra in models]
     result = metrics.mcnemar(y_true, *predictions)
     print(f"comparing on {y_true.size} validation images: {description}")
-    for tag, path, (_, extra), pred in zip("AB", (args.checkpoint_a, args.checkpoint_b),
-                                           models, predictions):
+    for tag, path, (_, extra), pred in zip("AB", paths, models, predictions):
         correct = metrics.accuracy(y_true, pred, normalize=False)
         print(f"  {tag}: {extra['model_name']} ({path}): accuracy "
               f"{_percent(correct / y_true.size)} ({correct}/{y_true.size})")
     table = result.table
-    print(f"\n{'':>11}{'B right':>9}{'B wrong':>9}\n{'A right':>11}{table[0, 0]:>9}{table[0, 1]:>9}"
-          f"\n{'A wrong':>11}{table[1, 0]:>9}{table[1, 1]:>9}")
+    print(f"\n{'':>11}{'B right':>9}{'B wrong':>9}")
+    for name, row in zip(("A right", "A wrong"), table):
+        print(f"{name:>11}{row[0]:>9}{row[1]:>9}")
     print(f"\nMcNemar's test on the {result.only_a + result.only_b} images exactly one model "
           f"gets right ({result.only_a} favour A, {result.only_b} favour B):")
     print(f"  exact binomial p-value: {result.exact_pvalue:.4g}")

@@ -402,9 +402,10 @@ def test_score_metrics_match_scikit_learn(seed):
     positive = y == 0
     if 0 < positive.sum() < y.size:
         for drop in (True, False):
-            for ours, theirs in zip(metrics.roc_curve(positive, logits[:, 0], drop_intermediate=drop),
-                                    sk.roc_curve(positive, logits[:, 0], drop_intermediate=drop)):
-                np.testing.assert_allclose(ours, theirs)
+            ours = metrics.roc_curve(positive, logits[:, 0], drop_intermediate=drop)
+            theirs = sk.roc_curve(positive, logits[:, 0], drop_intermediate=drop)
+            for a, b in zip(ours, theirs):
+                np.testing.assert_allclose(a, b)
         assert metrics.roc_auc_score(positive, logits[:, 0]) == pytest.approx(
             sk.roc_auc_score(positive, logits[:, 0]))
 
@@ -419,8 +420,9 @@ def test_cross_entropy_matches_pytorch():
 @given(st.integers(0, 40), st.integers(0, 40), st.integers(0, 5), st.integers(0, 5))
 def test_mcnemar_matches_statsmodels(only_a, only_b, both_right, both_wrong):
     contingency = pytest.importorskip("statsmodels.stats.contingency_tables")
-    right_a = np.r_[np.ones(only_a + both_right), np.zeros(only_b + both_wrong)].astype(bool)
-    right_b = np.r_[np.zeros(only_a), np.ones(both_right + only_b), np.zeros(both_wrong)].astype(bool)
+    # Samples in the order: only A right, both right, only B right, both wrong.
+    right_a = np.r_[np.ones(only_a + both_right), np.zeros(only_b + both_wrong)] > 0
+    right_b = np.r_[np.zeros(only_a), np.ones(both_right + only_b), np.zeros(both_wrong)] > 0
     y = np.zeros(right_a.size, dtype=int)
     if y.size == 0:
         return
