@@ -171,8 +171,8 @@ def cross_validate(model_factory, dataset, cv=5, *, epochs=1, batch_size=32,
         metrics: names from SCORERS ('accuracy', 'f1_macro', 'precision_weighted',
             'roc_auc_ovr', 'cross_entropy', 'top_2_accuracy', ...), or a dict name ->
             callable(y_true, logits) -> float.
-        seed: shuffling seed of fold k's training loader is seed + k (None: drawn from
-            the shared generator, see fastconv.manual_seed).
+        seed: None or an int; fold k's training loader shuffles with seed + k (None: drawn
+            from the shared generator, see fastconv.manual_seed).
         fit_kwargs: more keyword arguments for train.fit (e.g. callbacks); fit runs
             without a validation loader and silently unless progress=True is given here.
         return_models: keep each fold's trained model in the result.
@@ -183,6 +183,9 @@ def cross_validate(model_factory, dataset, cv=5, *, epochs=1, batch_size=32,
     if isinstance(model_factory, Module) or not callable(model_factory):
         raise TypeError("model_factory must be callable() -> a new Module, e.g. "
                         f"lambda: models.lenet5(), got a {type(model_factory).__name__}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
+        raise ValueError(f"seed must be None or an int >= 0, got {seed!r}")
     scorers = _scorers(metrics)
     labels = dataset_labels(dataset)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":

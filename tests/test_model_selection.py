@@ -112,5 +112,7 @@ def test_refusals():
         cross_validate(small_model(), dataset)
     with pytest.raises(ValueError, match="n_splits must be an int >= 2"):
         cross_validate(small_model, dataset, cv=1)
+    with pytest.raises(ValueError, match="seed must be None or an int"):
+        cross_validate(small_model, dataset, seed=np.random.default_rng(0))
     with pytest.raises(ValueError, match="labels must be integers"):
         cross_validate(small_model, TensorDataset(np.zeros((4, 1)), np.zeros(4)))

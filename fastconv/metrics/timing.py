@@ -1,4 +1,5 @@
 """Inference time per batch and per sample: a model timed over repeated runs, warm-up excluded."""
+import numbers
 import time
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ def time_inference(model, inputs, batch_size=1, repeats=20, warmup=3, percentile
     the machine: compare models in one process, and prefer the median.
     """
     batch_size, repeats = positive_int(batch_size, "batch_size"), positive_int(repeats, "repeats")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+    if isinstance(warmup, bool) or not isinstance(warmup, numbers.Integral) or warmup < 0:
         raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
     percentiles = tuple(float(q) for q in percentiles)
     if any(not 0 <= q <= 100 for q in percentiles):
