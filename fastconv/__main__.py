@@ -1,4 +1,5 @@
-"""`python -m fastconv`: `train` a model, or run the kernel `demo` (the default); see fastconv.cli."""
+"""`python -m fastconv`: `train`, `evaluate` or `compare` models, or run the kernel `demo`
+(the default); see fastconv.cli."""
 import sys
 
 from fastconv.cli import main
