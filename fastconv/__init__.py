@@ -4,6 +4,7 @@
     import fastconv.reference as R    # the same API as slow, obvious loops (the specification)
     import fastconv.nn as nn          # Tensor-based layers with autograd, as torch.nn
     from fastconv import models, train  # LeNet-5 ... ResNet-50; fit / evaluate / predict
+    from fastconv import interpret, plot  # feature maps, saliency, Grad-CAM; PNGs (matplotlib)
 """
 __version__ = "0.1.0"
 
@@ -14,7 +15,8 @@ from fastconv.autograd import Tensor, cat, enable_grad, is_grad_enabled, no_grad
 from fastconv.random import manual_seed
 from fastconv import data, nn, optim
 from fastconv import models, train
+from fastconv import interpret, plot
 
 __all__ = ["ops", "reference", "get_num_threads", "set_num_threads", "show_config", "__version__",
            "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "cat", "stack", "manual_seed",
-           "nn", "optim", "data", "models", "train"]
+           "nn", "optim", "data", "models", "train", "interpret", "plot"]

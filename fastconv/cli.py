@@ -1,7 +1,8 @@
-"""`python -m fastconv`: subcommands `train` and `demo`.
+"""`python -m fastconv`: subcommands `train`, `explain` and `demo`.
 
     python -m fastconv train --model lenet5 --epochs 3     # the built-in digits, offline
     python -m fastconv train --model resnet18 --data-dir ~/data/cifar10 --epochs 10
+    python -m fastconv explain checkpoints/lenet5.npz --index 7 --out explain.png
     python -m fastconv demo [--quick]                        # ops vs reference, timed
     python -m fastconv --config                              # build configuration
 
@@ -14,9 +15,9 @@ import time
 
 import numpy as np
 
-from fastconv import demo, set_num_threads, show_config
+from fastconv import cli_explain, demo, set_num_threads, show_config
 
-COMMANDS = ("train", "demo")
+COMMANDS = ("train", "demo", "explain")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}
 SMALL_INPUT_MODELS = ("lenet5", "simple_mlp", "simple_cnn")
@@ -41,10 +42,11 @@ def build_parser():
     from fastconv.models import list_models
     parser = argparse.ArgumentParser(
         prog="python -m fastconv",
-        description="fastconv: train a CNN (train) or run the kernel demo (demo, the default).")
+        description="fastconv: train a CNN (train), explain its decisions (explain) or run the "
+                    "kernel demo (demo, the default).")
     parser.add_argument("--config", action="store_true",
                         help="print the build configuration and exit")
-    commands = parser.add_subparsers(dest="command", metavar="{train,demo}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,demo,explain}")
 
     d = commands.add_parser("demo", help="conv, pooling and batch-norm checked against the "
                                          "reference and timed")
@@ -81,6 +83,7 @@ def build_parser():
     t.add_argument("--no-checkpoint", action="store_true", help="do not save a checkpoint")
     t.add_argument("--limit", type=_positive_int,
                    help="use a fixed random sample of N training and N validation images (quick trials)")
+    cli_explain.add_parser(commands, _positive_int)
     return parser
 
 
@@ -96,6 +99,8 @@ def main(argv=None):
         return 0
     if args.command == "train":
         return train_command(args)
+    if args.command == "explain":
+        return cli_explain.run(args)
     return 1 if demo.run(quick=args.quick, seed=args.seed) else 0
 
 
