@@ -193,7 +193,10 @@ def grad_cam(model, inputs, layer=None, target=None):
     For the feature maps A_k (k = 1..K) output by the convolution `layer` and the class score
     y_c: weights a_k = mean over positions of d y_c / d A_k, map = ReLU(sum_k a_k A_k),
     upsampled bilinearly (half-pixel centres, as PyTorch's interpolate with
-    align_corners=False and OpenCV's resize) to the input's height and width.
+    align_corners=False and OpenCV's resize) to the input's height and width. As in the paper
+    and the usual implementations the map is stretched over the whole input; after unpadded
+    convolutions a layer's positions really cover a centred part of the input, so the heat
+    lands slightly outward (up to ~3.5 pixels at the border for LeNet-5's C3 on 28x28 input).
 
     layer: a Conv2d name from model.named_modules() or the module itself; default: the last
         convolution to run whose output is larger than 1x1 (the deepest one with a spatial

@@ -151,6 +151,48 @@ def test_bilinear_upsampling_matches_pytorch():
                                    rtol=1e-12, atol=1e-12)
 
 
+def test_grad_cam_and_saliency_match_a_pytorch_twin_of_lenet5():
+    torch = pytest.importorskip("torch")
+    fastconv.manual_seed(2)
+    model = models.lenet5(input_size=28)
+    layers = [torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+              torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+              torch.nn.Conv2d(16, 120, 5), torch.nn.ReLU(), torch.nn.Flatten(),
+              torch.nn.Linear(120, 84), torch.nn.ReLU(), torch.nn.Linear(84, 10)]
+    twin = torch.nn.Sequential(*layers).eval()
+    ours = {0: "features.0", 3: "features.3", 6: "features.6", 9: "classifier.0",
+            11: "classifier.2"}
+    state = model.state_dict()
+    with torch.no_grad():
+        for index, name in ours.items():
+            twin[index].weight.copy_(torch.from_numpy(state[f"{name}.weight"]))
+            twin[index].bias.copy_(torch.from_numpy(state[f"{name}.bias"]))
+    x = np.random.default_rng(5).random((4, 1, 28, 28), dtype=np.float32)
+    target = torch.tensor([3, 1, 4, 1])
+    for index, name in ((3, "features.3"), (0, "features.0")):
+        kept = {}
+
+        def keep(module, args, output):
+            output.retain_grad()
+            kept["a"] = output
+
+        handle = twin[index].register_forward_hook(keep)
+        twin(torch.from_numpy(x)).gather(1, target[:, None]).sum().backward()
+        handle.remove()
+        a = kept["a"]
+        cam = torch.relu((a.grad.mean(dim=(2, 3), keepdim=True) * a).sum(dim=1, keepdim=True))
+        cam = torch.nn.functional.interpolate(cam, size=(28, 28), mode="bilinear",
+                                              align_corners=False)[:, 0].detach().numpy()
+        cam /= cam.max(axis=(1, 2), keepdims=True)
+        np.testing.assert_allclose(interpret.grad_cam(model, x, name, target=target.numpy()),
+                                   cam, atol=1e-5)
+    inputs = torch.from_numpy(x).requires_grad_()
+    twin(inputs).gather(1, target[:, None]).sum().backward()
+    expected = inputs.grad.abs().amax(dim=1).numpy()
+    np.testing.assert_allclose(interpret.saliency(model, x, target=target.numpy()), expected,
+                               rtol=1e-4, atol=1e-6 * expected.max())
+
+
 def test_grad_cam_shape_range_and_default_layer():
     model = models.lenet5(input_size=28)
     x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
