@@ -42,9 +42,9 @@ def _as_batch(inputs):
     return data
 
 
-def _layer(model, layer, kind=None):
+def _layer(model, layer, kind=None, requirement=""):
     """(name, module) for `layer` (a dotted name from model.named_modules() or a submodule);
-    `kind`: a class the module must be, for the error message's sake."""
+    `kind`: the class the module must be, `requirement` says so in the error message."""
     named = [(name, module) for name, module in model.named_modules() if name]
     if isinstance(layer, str):
         for name, module in named:
@@ -64,8 +64,7 @@ def _layer(model, layer, kind=None):
                              f"{type(model).__name__}")
     if kind is not None and not isinstance(module, kind):
         candidates = [n for n, m in named if isinstance(m, kind)]
-        raise TypeError(f"layer {name!r} is a {type(module).__name__}, not a 2-D convolution; "
-                        f"Grad-CAM needs the (N, C, H, W) output of a Conv2d: "
+        raise TypeError(f"layer {name!r} is a {type(module).__name__}, not {requirement}: "
                         f"{', '.join(candidates) or '(this model has none)'}")
     return name, module
 
@@ -166,7 +165,7 @@ def conv_filters(model, layer=None):
         if not convs:
             raise ValueError(f"this {type(model).__name__} has no convolution layer")
         return convs[0].weight.data.copy()
-    _, module = _layer(model, layer, _ConvNd)
+    _, module = _layer(model, layer, _ConvNd, "a convolution; this model's convolutions")
     return module.weight.data.copy()
 
 
@@ -205,7 +204,8 @@ def grad_cam(model, inputs, layer=None, target=None):
     """
     x = _as_batch(inputs)
     name, module = _layer(model, default_cam_layer(model, x) if layer is None else layer,
-                          Conv2d)
+                          Conv2d, "a 2-D convolution; Grad-CAM needs the (N, C, H, W) output "
+                                  "of a Conv2d, as this model's")
     activations = []
 
     def cut_here(module, args, output):
