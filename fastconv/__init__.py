@@ -6,6 +6,7 @@
     from fastconv import models, train  # LeNet-5 ... ResNet-50; fit / evaluate / predict
     from fastconv import metrics        # accuracy, F1, ROC-AUC, confusion matrix, McNemar, ...
     from fastconv import model_selection  # cross_validate, KFold, StratifiedKFold
+    from fastconv import interpret, plot  # feature maps, saliency, Grad-CAM; PNGs (matplotlib)
 """
 __version__ = "0.1.0"
 
@@ -17,7 +18,9 @@ from fastconv.random import manual_seed
 from fastconv import data, nn, optim
 from fastconv import models, train
 from fastconv import metrics, model_selection
+from fastconv import interpret, plot
 
 __all__ = ["ops", "reference", "get_num_threads", "set_num_threads", "show_config", "__version__",
            "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "cat", "stack", "manual_seed",
-           "nn", "optim", "data", "models", "train", "metrics", "model_selection"]
+           "nn", "optim", "data", "models", "train", "metrics", "model_selection", "interpret",
+           "plot"]

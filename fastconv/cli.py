@@ -1,9 +1,10 @@
-"""`python -m fastconv`: subcommands `train`, `evaluate`, `compare` and `demo`.
+"""`python -m fastconv`: subcommands `train`, `evaluate`, `compare`, `explain` and `demo`.
 
     python -m fastconv train --model lenet5 --epochs 3     # the built-in digits, offline
     python -m fastconv train --model resnet18 --data-dir ~/data/cifar10 --epochs 10
     python -m fastconv evaluate checkpoints/lenet5.npz      # full report on the validation set
     python -m fastconv compare checkpoints/a.npz checkpoints/b.npz   # McNemar's test
+    python -m fastconv explain checkpoints/lenet5.npz --index 7 --out explain.png
     python -m fastconv demo [--quick]                        # ops vs reference, timed
     python -m fastconv --config                              # build configuration
 
@@ -16,9 +17,9 @@ import time
 
 import numpy as np
 
-from fastconv import cli_evaluate, demo, set_num_threads, show_config
+from fastconv import cli_evaluate, cli_explain, demo, set_num_threads, show_config
 
-COMMANDS = ("train", "evaluate", "compare", "demo")
+COMMANDS = ("train", "evaluate", "compare", "explain", "demo")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 DEFAULT_LR = {"sgd": 0.05, "adam": 2e-3, "adamw": 2e-3, "rmsprop": 1e-3}
 SMALL_INPUT_MODELS = ("lenet5", "simple_mlp", "simple_cnn")
@@ -44,7 +45,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m fastconv",
         description="fastconv: train a CNN (train), evaluate or compare checkpoints "
-                    "(evaluate, compare) or run the kernel demo (demo, the default).")
+                    "(evaluate, compare), explain a decision (explain) or run the kernel "
+                    "demo (demo, the default).")
     parser.add_argument("--config", action="store_true",
                         help="print the build configuration and exit")
     commands = parser.add_subparsers(dest="command", metavar="{" + ",".join(COMMANDS) + "}")
@@ -85,6 +87,7 @@ def build_parser():
     t.add_argument("--limit", type=_positive_int,
                    help="use a fixed random sample of N training and N validation images (quick trials)")
     cli_evaluate.add_commands(commands, _positive_int)
+    cli_explain.add_parser(commands, _positive_int)
     return parser
 
 
@@ -104,6 +107,8 @@ def main(argv=None):
         return cli_evaluate.evaluate_command(args)
     if args.command == "compare":
         return cli_evaluate.compare_command(args)
+    if args.command == "explain":
+        return cli_explain.run(args)
     return 1 if demo.run(quick=args.quick, seed=args.seed) else 0
 
 
