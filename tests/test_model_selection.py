@@ -11,15 +11,7 @@ from fastconv.model_selection import (
     cross_validate,
     dataset_labels,
 )
-
-
-def blobs(n=90, seed=0):
-    """Three well separated classes of 2x2 single-channel 'images'."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    centres = np.array([[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]], np.float32)
-    x = centres[y] + 0.3 * rng.standard_normal((n, 4)).astype(np.float32)
-    return x.reshape(n, 1, 2, 2), y.astype(np.int64)
+from toy_data import blobs
 
 
 def small_model():
@@ -28,7 +20,7 @@ def small_model():
 
 def test_scores_per_fold_with_mean_and_std():
     fastconv.manual_seed(0)
-    dataset = TensorDataset(*blobs())
+    dataset = TensorDataset(*blobs(90))
     seen = []
 
     def spy(y_true, logits):

@@ -8,15 +8,7 @@ import pytest
 import fastconv
 from fastconv import models, nn, optim, train
 from fastconv.data import DataLoader, TensorDataset, builtin_mnist_split, transforms
-
-
-def blobs(n=120, seed=0):
-    """Three well separated classes of 2x2 single-channel 'images'."""
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % 3
-    centres = np.array([[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 0]], np.float32)
-    x = centres[y] + 0.3 * rng.standard_normal((n, 4)).astype(np.float32)
-    return x.reshape(n, 1, 2, 2), y.astype(np.int64)
+from toy_data import blobs
 
 
 def small_model():
