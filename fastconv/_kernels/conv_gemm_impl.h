@@ -63,38 +63,17 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
                               job->padded_h, job->padded_w);
         columns = (FC_FN(inbounds_source)){ padded, image, job->padded_w, job->tap_offsets, s };
     }
-    if (job->images_per_run == 1) {
-        /* one image: out_ng is a plain matrix, bias and ReLU fused into the write-back */
-        const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
-        const FC_FN(fc_epilogue) epilogue = {
-            .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu };
-        FC_FN(fc_gemm)(rows, P, taps, FC_FN(fc_pack_rows), &weights,
-                       job->plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
-                       job->plain ? (const void *)&pixels : (const void *)&columns,
-                       &epilogue, engine_threads);
-        return;
-    }
-    /* several images: the columns hop from image to image, so a store adds each tile into
-     * place; bias and ReLU follow in the engine's own order (product, + bias, max). */
-    for (int64_t image = 0; image < images; image++)
-        for (int64_t i = 0; i < rows * P; i++)
-            out_ng[image * s->OC * P + i] = 0;
-    const FC_FN(batch_target) target = { out_ng, s->OC * P, 0, s };
-    const FC_FN(fc_epilogue) epilogue = { .store = FC_FN(conv_store_images), .store_context = &target };
+    /* out_ng's images as column blocks of one product, bias and ReLU in the write-back;
+     * a plain layer's one image is a plain matrix */
+    const int plain = job->plain && images == 1;
+    const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
+    const FC_FN(fc_epilogue) epilogue = {
+        .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu,
+        .col_block = P, .col_block_stride = s->OC * P };
     FC_FN(fc_gemm)(rows, images * P, taps, FC_FN(fc_pack_rows), &weights,
-                   FC_FN(conv_pack_im2col), &columns, &epilogue, engine_threads);
-    if (!bias && !job->relu)
-        return;
-    for (int64_t image = 0; image < images; image++)
-        for (int64_t i = 0; i < rows; i++) {
-            real *restrict plane = out_ng + image * s->OC * P + i * P;
-            if (bias)
-                for (int64_t p = 0; p < P; p++)
-                    plane[p] += bias[i];
-            if (job->relu)
-                for (int64_t p = 0; p < P; p++)
-                    plane[p] = plane[p] > 0 || plane[p] != plane[p] ? plane[p] : 0;
-        }
+                   plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
+                   plain ? (const void *)&pixels : (const void *)&columns,
+                   &epilogue, engine_threads);
 }
 
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;

@@ -243,28 +243,6 @@ typedef struct {
     const conv_shape *shape;
 } FC_FN(batch_target);
 
-/* The forward's store when one GEMM covers several images: tile element (i, j) is added to
- * out at output channel i0 + i of the group, pixel j0 + j.
- * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
-FC_INLINE_COPIES void FC_FN(conv_store_images)(const void *context, const real *tile, int64_t ld,
-                              int64_t i0, int64_t j0, int64_t m, int64_t n)
-{
-    const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
-    const int64_t P = target->shape->OH * target->shape->OW;
-    for (int64_t t = 0; t < n;) {
-        const int64_t image = (j0 + t) / P, p = (j0 + t) % P;
-        const int64_t len = P - p < n - t ? P - p : n - t;
-        real *plane = target->data + image * target->image_stride + i0 * P + p;
-        for (int64_t i = 0; i < m; i++) {
-            real *restrict to = plane + i * P;
-            const real *restrict from = tile + i * ld + t;
-            for (int64_t q = 0; q < len; q++)
-                to[q] += from[q];
-        }
-        t += len;
-    }
-}
-
 /* col2im as backward-data's store: tile element (i, j) is the gradient of the im2col entry
  * (tap row0 + i0 + i, pixel j0 + j), added to the one grad_x element that entry was read
  * from (nothing, for padding).
