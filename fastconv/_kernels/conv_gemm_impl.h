@@ -80,9 +80,9 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
  * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
  * the write-back.
  * Extra memory, per thread running a task (a workspace kept across calls): for a layer that
- * reads padding, one run of images padded, images_per_gemm * C/groups * (OH-1)*stride_h +
- * (KH-1)*dilation_h + 1) * ((OW-1)*stride_w + (KW-1)*dilation_w + 1) values; the tap table
- * (C/groups * KH * KW offsets) per call. */
+ * reads padding, one run of images padded, images_per_gemm * C/groups *
+ * ((OH-1)*stride_h + (KH-1)*dilation_h + 1) * ((OW-1)*stride_w + (KW-1)*dilation_w + 1)
+ * values; the tap table (C/groups * KH * KW offsets) per call. */
 void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const real *restrict w,
                            const real *restrict bias, int relu,
                            int64_t N, int64_t C, int64_t H, int64_t W,
