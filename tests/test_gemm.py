@@ -126,6 +126,38 @@ def test_relu_keeps_nan(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("threads", [1, 2])
+def test_column_blocks(dtype, threads):
+    """With col_block, C's columns land block by block in matrices of their own (as several
+    images' outputs): blocks a multiple of NR wide (tiles written in place), narrower and
+    wider than NR (tiles split across blocks), a short last block; biases and ReLU per
+    element; every entry outside the blocks' columns untouched."""
+    MR, NR, MC, KC, NC = gemm.blocking(dtype)
+    for M, block, blocks, K in [(MR + 3, 2 * NR, 3, KC + 5), (MR + 3, NR // 2 + 1, 7, 9),
+                                (2, 3 * NR + 5, 2, 1), (5, 13, 4, 0)]:
+        N = block * blocks - block // 3  # the last block is short
+        for integer_valued in (True, False):
+            a, b = operands(M, N, K, dtype, integer_valued)
+            row_bias = RNG.integers(-5, 5, size=M).astype(dtype)
+            col_bias = RNG.integers(-5, 5, size=N).astype(dtype)
+            product = np.full((M, blocks * block), np.nan, dtype)
+            run_naive = run(a, b, row_bias=row_bias, col_bias=col_bias, relu=True, naive=True)
+            product[:, :N] = run_naive
+            expected = product.reshape(M, blocks, block).transpose(1, 0, 2)
+            for naive in (False, True):
+                c = np.full((blocks, M, block), np.nan, dtype)
+                gemm.gemm(c.reshape(blocks * M, block), a, b, row_bias, col_bias, relu=True,
+                          naive=naive, num_threads=threads, col_block=block)
+                if integer_valued or naive:
+                    np.testing.assert_array_equal(c, expected)
+                else:
+                    filled = ~np.isnan(expected)
+                    assert np.array_equal(filled, ~np.isnan(c))
+                    np.testing.assert_allclose(c[filled], expected[filled],
+                                               rtol=1e-5 if dtype == "float32" else 1e-12, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("threads", [1, 2])
 def test_custom_store(dtype, threads):
     """The store gets every tile once per k block and adds it into its own destination
     (here C transposed)."""

@@ -22,6 +22,7 @@ cdef extern from "gemm.h" nogil:
         fc_store_f32 store
         const void *store_context
         const float *col_bias
+        int64_t col_block, col_block_stride
     ctypedef struct fc_epilogue_f64:
         double *c
         int64_t ldc
@@ -31,6 +32,7 @@ cdef extern from "gemm.h" nogil:
         fc_store_f64 store
         const void *store_context
         const double *col_bias
+        int64_t col_block, col_block_stride
     ctypedef struct fc_matrix_f32:
         const float *data
         int64_t row_stride, col_stride
@@ -115,13 +117,15 @@ cdef void store_transposed_f64(const void *context, const double *tile, int64_t 
 
 
 def gemm(floating[:, :] c,                # OUT (M, N), columns adjacent, rows at any stride;
-                                          #     (N, M) with store_transposed
+                                          #     (N, M) with store_transposed; with col_block,
+                                          #     (blocks * M, col_block): block b of C's
+                                          #     columns in rows b * M .. b * M + M - 1
          const floating[:, :] a,           # IN  (M, K), any strides (in whole elements)
          const floating[:, :] b,           # IN  (K, N), any strides (in whole elements)
          const floating[::1] row_bias,     # IN  (M,), or None
          const floating[::1] col_bias,     # IN  (N,), or None
          bint accumulate=False, bint relu=False, bint store_transposed=False,
-         bint naive=False, int num_threads=1):
+         bint naive=False, int num_threads=1, int64_t col_block=0):
     """c = a @ b per gemm.h's epilogue, by the engine (or its naive twin when `naive`)."""
     cdef int64_t M = a.shape[0], K = a.shape[1], N = b.shape[1]
     cdef int64_t item = sizeof(floating)
@@ -150,10 +154,10 @@ def gemm(floating[:, :] c,                # OUT (M, N), columns adjacent, rows a
         a32 = fc_matrix_f32(a_data, a.strides[0] // item, a.strides[1] // item)
         b32 = fc_matrix_f32(b_data, b.strides[0] // item, b.strides[1] // item)
         ep32 = fc_epilogue_f32(&c[0, 0], c.strides[0] // item, accumulate, bias, relu,
-                               NULL, NULL, cbias)
+                               NULL, NULL, cbias, col_block, M * (c.strides[0] // item))
         if store_transposed:
             t32 = transposed_f32(&c[0, 0], c.strides[0] // item)
-            ep32 = fc_epilogue_f32(NULL, 0, 0, NULL, 0, store_transposed_f32, &t32, NULL)
+            ep32 = fc_epilogue_f32(NULL, 0, 0, NULL, 0, store_transposed_f32, &t32, NULL, 0, 0)
         with nogil:
             if naive:
                 fc_gemm_naive_f32(M, N, K, fc_pack_rows_f32, &a32, fc_pack_cols_f32, &b32, &ep32)
@@ -164,10 +168,10 @@ def gemm(floating[:, :] c,                # OUT (M, N), columns adjacent, rows a
         a64 = fc_matrix_f64(a_data, a.strides[0] // item, a.strides[1] // item)
         b64 = fc_matrix_f64(b_data, b.strides[0] // item, b.strides[1] // item)
         ep64 = fc_epilogue_f64(&c[0, 0], c.strides[0] // item, accumulate, bias, relu,
-                               NULL, NULL, cbias)
+                               NULL, NULL, cbias, col_block, M * (c.strides[0] // item))
         if store_transposed:
             t64 = transposed_f64(&c[0, 0], c.strides[0] // item)
-            ep64 = fc_epilogue_f64(NULL, 0, 0, NULL, 0, store_transposed_f64, &t64, NULL)
+            ep64 = fc_epilogue_f64(NULL, 0, 0, NULL, 0, store_transposed_f64, &t64, NULL, 0, 0)
         with nogil:
             if naive:
                 fc_gemm_naive_f64(M, N, K, fc_pack_rows_f64, &a64, fc_pack_cols_f64, &b64, &ep64)

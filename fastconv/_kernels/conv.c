@@ -125,7 +125,7 @@ static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t 
 
 /* The calling thread's engine workspaces (gemm.h) the GEMM kernels use; they are kept
  * between calls, so big layers do not pay for fresh pages on every call. */
-enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1 };
+enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1, WORKSPACE_PADDED_INPUT = 2 };
 
 /* Whether to run independent GEMM tasks side by side, one engine thread each (when there
  * are enough to keep every thread busy and roughly balanced), rather than one after the

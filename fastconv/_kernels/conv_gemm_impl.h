@@ -34,6 +34,10 @@ typedef struct {
     const real *x, *w, *bias;
     int relu, plain;
     int64_t N, groups, images_per_run;
+    /* what conv_pack_im2col reads (see inbounds_source): x itself when padded_h == 0, else
+     * each task's images padded to padded_h x padded_w */
+    int64_t padded_h, padded_w;
+    const int64_t *tap_offsets;
     const conv_shape *s;
 } FC_FN(forward_job);
 
@@ -49,44 +53,36 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
     real *out_ng = job->out + (n0 * s->OC + g * rows) * P;
     const real *bias = job->bias ? job->bias + g * rows : NULL;
     const FC_FN(fc_matrix) weights = { job->w + g * rows * taps, taps, 1 };
-    const FC_FN(batch_source) columns = { x_ng, s->C * s->H * s->W, s };
-    if (job->images_per_run == 1) {
-        /* one image: out_ng is a plain matrix, bias and ReLU fused into the write-back */
-        const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
-        const FC_FN(fc_epilogue) epilogue = {
-            .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu };
-        FC_FN(fc_gemm)(rows, P, taps, FC_FN(fc_pack_rows), &weights,
-                       job->plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
-                       job->plain ? (const void *)&pixels : (const void *)&columns,
-                       &epilogue, engine_threads);
-        return;
+    FC_FN(inbounds_source) columns = { x_ng, s->C * s->H * s->W, s->W, job->tap_offsets, s };
+    if (job->padded_h) {
+        const int64_t image = s->in_per_group * job->padded_h * job->padded_w;
+        real *padded = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(images * image) * sizeof(real));
+        if (!padded)
+            abort();  /* one run of images could not be had: nothing sensible is left to do in C */
+        FC_FN(conv_pad_input)(padded, x_ng, images, s->in_per_group, s->C * s->H * s->W, s,
+                              job->padded_h, job->padded_w);
+        columns = (FC_FN(inbounds_source)){ padded, image, job->padded_w, job->tap_offsets, s };
     }
-    /* several images: the columns hop from image to image, so a store adds each tile into
-     * place; bias and ReLU follow in the engine's own order (product, + bias, max). */
-    for (int64_t image = 0; image < images; image++)
-        for (int64_t i = 0; i < rows * P; i++)
-            out_ng[image * s->OC * P + i] = 0;
-    const FC_FN(batch_target) target = { out_ng, s->OC * P, 0, s };
-    const FC_FN(fc_epilogue) epilogue = { .store = FC_FN(conv_store_images), .store_context = &target };
+    /* out_ng's images as column blocks of one product, bias and ReLU in the write-back;
+     * a plain layer's one image is a plain matrix */
+    const int plain = job->plain && images == 1;
+    const FC_FN(fc_matrix) pixels = { x_ng, s->H * s->W, 1 };
+    const FC_FN(fc_epilogue) epilogue = {
+        .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu,
+        .col_block = P, .col_block_stride = s->OC * P };
     FC_FN(fc_gemm)(rows, images * P, taps, FC_FN(fc_pack_rows), &weights,
-                   FC_FN(conv_pack_im2col), &columns, &epilogue, engine_threads);
-    if (!bias && !job->relu)
-        return;
-    for (int64_t image = 0; image < images; image++)
-        for (int64_t i = 0; i < rows; i++) {
-            real *restrict plane = out_ng + image * s->OC * P + i * P;
-            if (bias)
-                for (int64_t p = 0; p < P; p++)
-                    plane[p] += bias[i];
-            if (job->relu)
-                for (int64_t p = 0; p < P; p++)
-                    plane[p] = plane[p] > 0 || plane[p] != plane[p] ? plane[p] : 0;
-        }
+                   plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
+                   plain ? (const void *)&pixels : (const void *)&columns,
+                   &epilogue, engine_threads);
 }
 
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
  * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
- * the write-back. */
+ * the write-back.
+ * Extra memory, per thread running a task (a workspace kept across calls): for a layer that
+ * reads padding, one run of images padded, images_per_gemm * C/groups *
+ * ((OH-1)*stride_h + (KH-1)*dilation_h + 1) * ((OW-1)*stride_w + (KW-1)*dilation_w + 1)
+ * values; the tap table (C/groups * KH * KW offsets) per call. */
 void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const real *restrict w,
                            const real *restrict bias, int relu,
                            int64_t N, int64_t C, int64_t H, int64_t W,
@@ -97,18 +93,30 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
     conv_shape s;
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
-    if (!table || FC_FN(use_direct)(&s)) {
+    const int64_t taps = s.in_per_group * KH * KW;
+    int64_t *tap_offsets = table ? malloc((size_t)taps * sizeof(int64_t)) : NULL;
+    if (!tap_offsets || FC_FN(use_direct)(&s)) {
         FC_FN(conv2d_forward_depthwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
                                         stride_h, stride_w, pad_top, pad_left,
                                         dilation_h, dilation_w, groups, num_threads);
+        free(tap_offsets);
         free(table);
         return;
     }
     /* 1x1, stride 1, no padding: im2col(x) is x itself, a (C/groups x H*W) matrix. */
     const int plain = KH == 1 && KW == 1 && stride_h == 1 && stride_w == 1 &&
                       pad_top == 0 && pad_left == 0;
+    /* the input rows and columns the output reads, from row -pad_top and column -pad_left */
+    const int64_t reach_h = (OH - 1) * stride_h + (KH - 1) * dilation_h + 1;
+    const int64_t reach_w = (OW - 1) * stride_w + (KW - 1) * dilation_w + 1;
+    const int padded = pad_top > 0 || pad_left > 0 || reach_h > H || reach_w > W;
+    const int64_t plane_h = padded ? reach_h : H, plane_w = padded ? reach_w : W;
+    for (int64_t t = 0; t < taps; t++)
+        tap_offsets[t] = (t / (KH * KW) * plane_h + t / KW % KH * dilation_h) * plane_w
+                         + t % KW * dilation_w;
     const int64_t images_per_run = FC_FN(images_per_gemm)(N, OH * OW);
-    const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, N, groups, images_per_run, &s };
+    const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, N, groups, images_per_run,
+                                     padded && !plain ? reach_h : 0, reach_w, tap_offsets, &s };
     const int64_t tasks = (N + images_per_run - 1) / images_per_run * groups;
     if (spread_tasks(tasks, num_threads)) {
         #pragma omp parallel for num_threads(num_threads) schedule(static)
@@ -118,6 +126,7 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         for (int64_t task = 0; task < tasks; task++)
             FC_FN(forward_task)(&job, task, num_threads);
     }
+    free(tap_offsets);
     free(table);
 }
 

@@ -46,12 +46,17 @@ typedef void (*fc_store_f32)(const void *context, const float *tile, int64_t ld_
 typedef void (*fc_store_f64)(const void *context, const double *tile, int64_t ld_tile,
                              int64_t i0, int64_t j0, int64_t m, int64_t n);
 
-/* What happens to the product. With store == NULL: C[i * ldc + j] = (accumulate ? C : 0)
+/* What happens to the product. With store == NULL: C[i][j] = (accumulate ? C : 0)
  * + sum_k A[i][k] B[k][j] + (row_bias ? row_bias[i] : 0) + (col_bias ? col_bias[j] : 0),
- * then max(0, .) if relu (NaN stays NaN).
- * With store != NULL: c, ldc, row_bias, col_bias and relu must be 0/NULL (see fc_store_*).
- * col_bias came last, so initialisers written before it (positional or designated) still
- * compile and leave it NULL; code that fills the struct field by field must zero it. */
+ * then max(0, .) if relu (NaN stays NaN), where C[i][j] is c[i * ldc + j], or, when
+ * col_block > 0, c[(j / col_block) * col_block_stride + i * ldc + j % col_block]: C's
+ * columns in blocks of col_block, each block a matrix of its own (as the outputs of several
+ * images side by side in one product). Tiles inside one block are written in place.
+ * With store != NULL: c, ldc, row_bias, col_bias, relu and col_block must be 0/NULL (see
+ * fc_store_*).
+ * col_bias and the column blocks came last, so initialisers written before them (positional
+ * or designated) still compile and leave them 0; code that fills the struct field by field
+ * (Cython does) must set them. */
 typedef struct {
     float *c;
     int64_t ldc;
@@ -61,6 +66,7 @@ typedef struct {
     fc_store_f32 store;
     const void *store_context;
     const float *col_bias;
+    int64_t col_block, col_block_stride;
 } fc_epilogue_f32;
 
 typedef struct {
@@ -72,6 +78,7 @@ typedef struct {
     fc_store_f64 store;
     const void *store_context;
     const double *col_bias;
+    int64_t col_block, col_block_stride;
 } fc_epilogue_f64;
 
 /* The engine: C = A * B per the epilogue, with packed panels, ISA-specific micro-kernel,

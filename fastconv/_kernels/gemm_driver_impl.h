@@ -45,6 +45,21 @@ static void FC_FN(gemm_finish)(real *restrict c, int64_t ldc, int64_t m, int64_t
     }
 }
 
+/* Where the epilogue's C[i][j] is (gemm.h: plain, or in column blocks). */
+static inline real *FC_FN(gemm_c_at)(const FC_FN(fc_epilogue) *ep, int64_t i, int64_t j)
+{
+    if (ep->col_block)
+        return ep->c + j / ep->col_block * ep->col_block_stride + i * ep->ldc + j % ep->col_block;
+    return ep->c + i * ep->ldc + j;
+}
+
+/* The columns from j on that lie in j's block of C, at most n. */
+static inline int64_t FC_FN(gemm_c_span)(const FC_FN(fc_epilogue) *ep, int64_t j, int64_t n)
+{
+    const int64_t room = ep->col_block ? ep->col_block - j % ep->col_block : n;
+    return room < n ? room : n;
+}
+
 /* C[i_begin:i_end, j_begin:j_end] per the epilogue, by one thread. */
 static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                   int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end,
@@ -55,6 +70,7 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
 {
     const int64_t MR = cfg->MR, NR = cfg->NR;
     const int64_t rows = i_end - i_begin, cols = j_end - j_begin;
+    const int finish = ep->row_bias || ep->col_bias || ep->relu;
     /* K in equal blocks of at most cfg->KC (576 = 2 x 288, not 512 + 64): the split
      * depends on K and the ISA only, never on threads, so the sums stay the same. */
     const int64_t k_blocks = (K + cfg->KC - 1) / cfg->KC;
@@ -84,30 +100,40 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                         const int64_t m = MR < mc - ir ? MR : mc - ir;
                         const real *a_sliver = a_pack + ir * kc;
                         const int64_t i0 = ic + ir, j0 = jc + jr;
-                        real *c = ep->store ? NULL : ep->c + i0 * ep->ldc + j0;
-                        if (!ep->store && m == MR && n == NR) {
+                        if (!ep->store && m == MR && n == NR && FC_FN(gemm_c_span)(ep, j0, n) == n) {
+                            real *c = FC_FN(gemm_c_at)(ep, i0, j0);
                             cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
-                        } else {
-                            /* The product into the tile buffer: for a custom store, or
-                             * for an edge tile, which C takes its part of, added exactly
-                             * as the kernel adds (c + P). */
-                            if (m < MR && cfg->kernel_partial)
-                                cfg->kernel_partial(kc, a_sliver, b_sliver, tile, NR, 0, m);
-                            else
-                                cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
-                            if (ep->store) {
-                                ep->store(ep->store_context, tile, NR, i0, j0, m, n);
-                                continue;
-                            }
-                            for (int64_t i = 0; i < m; i++)
-                                for (int64_t j = 0; j < n; j++)
-                                    c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + j]
-                                                             : tile[i * NR + j];
+                            if (last && finish)
+                                FC_FN(gemm_finish)(c, ep->ldc, m, n,
+                                                   ep->row_bias ? ep->row_bias + i0 : NULL,
+                                                   ep->col_bias ? ep->col_bias + j0 : NULL, ep->relu);
+                            continue;
                         }
-                        if (last && (ep->row_bias || ep->col_bias || ep->relu))
-                            FC_FN(gemm_finish)(c, ep->ldc, m, n,
-                                               ep->row_bias ? ep->row_bias + i0 : NULL,
-                                               ep->col_bias ? ep->col_bias + j0 : NULL, ep->relu);
+                        /* The product into the tile buffer: for a custom store, or for an
+                         * edge tile or one across column blocks, which C takes its parts of,
+                         * added exactly as the kernel adds (c + P). */
+                        if (m < MR && cfg->kernel_partial)
+                            cfg->kernel_partial(kc, a_sliver, b_sliver, tile, NR, 0, m);
+                        else
+                            cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
+                        if (ep->store) {
+                            ep->store(ep->store_context, tile, NR, i0, j0, m, n);
+                            continue;
+                        }
+                        for (int64_t t = 0; t < n;) {
+                            const int64_t span = FC_FN(gemm_c_span)(ep, j0 + t, n - t);
+                            real *c = FC_FN(gemm_c_at)(ep, i0, j0 + t);
+                            for (int64_t i = 0; i < m; i++)
+                                for (int64_t j = 0; j < span; j++)
+                                    c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + t + j]
+                                                             : tile[i * NR + t + j];
+                            if (last && finish)
+                                FC_FN(gemm_finish)(c, ep->ldc, m, span,
+                                                   ep->row_bias ? ep->row_bias + i0 : NULL,
+                                                   ep->col_bias ? ep->col_bias + j0 + t : NULL,
+                                                   ep->relu);
+                            t += span;
+                        }
                     }
                 }
             }
@@ -159,12 +185,17 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
         /* An empty sum: a custom store adds nothing; C keeps or drops its values. */
         if (epilogue->store)
             return;
-        for (int64_t i = 0; i < M; i++)
-            if (!epilogue->accumulate)
-                for (int64_t j = 0; j < N; j++)
-                    epilogue->c[i * epilogue->ldc + j] = 0;
-        FC_FN(gemm_finish)(epilogue->c, epilogue->ldc, M, N, epilogue->row_bias,
-                           epilogue->col_bias, epilogue->relu);
+        for (int64_t j = 0; j < N;) {
+            const int64_t span = FC_FN(gemm_c_span)(epilogue, j, N - j);
+            real *c = FC_FN(gemm_c_at)(epilogue, 0, j);
+            for (int64_t i = 0; i < M; i++)
+                if (!epilogue->accumulate)
+                    for (int64_t q = 0; q < span; q++)
+                        c[i * epilogue->ldc + q] = 0;
+            FC_FN(gemm_finish)(c, epilogue->ldc, M, span, epilogue->row_bias,
+                               epilogue->col_bias ? epilogue->col_bias + j : NULL, epilogue->relu);
+            j += span;
+        }
         return;
     }
     const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();

@@ -35,7 +35,9 @@ void FC_FN(fc_gemm_naive)(int64_t M, int64_t N, int64_t K,
     } else {
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
-                real *c = epilogue->c + i * epilogue->ldc + j;
+                const int64_t block = epilogue->col_block;
+                real *c = epilogue->c + i * epilogue->ldc +
+                          (block ? j / block * epilogue->col_block_stride + j % block : j);
                 real value = (epilogue->accumulate ? *c : 0) + product[i * N + j];
                 if (epilogue->row_bias)
                     value += epilogue->row_bias[i];
