@@ -259,6 +259,9 @@ Y, IDX = F.max_pool2d(X, 2, return_indices=True)  # (1, 2, 2, 2)
     (lambda: F.max_pool2d_backward(Y, IDX - 7, X.shape), ValueError,
      r"indices must lie in \[0, H\*W\) = \[0, 25\)"),
     (lambda: F.max_pool2d_backward(Y, IDX + 25, X.shape), ValueError, "indices must lie"),
+    # past int64's range: converted to int64 it wraps negative, and is refused all the same
+    (lambda: F.max_pool2d_backward(Y, IDX.astype(np.uint64) + np.uint64(2**63), X.shape),
+     ValueError, "indices must lie"),
     (lambda: F.avg_pool2d_backward(Y, X.shape, 3), ValueError, r"grad_out must have shape \(1, 2, 1, 1\)"),
     (lambda: F.avg_pool2d_backward(Y[0], X.shape, 2), ValueError, "grad_out must be 4-D"),
     (lambda: F.avg_pool2d_backward(Y, X.shape, 2, stride=0), ValueError, "stride"),

@@ -107,21 +107,33 @@ void FC_FN(max_pool2d_forward_naive)(real *restrict out, int64_t *restrict indic
     }
 }
 
-/* grad_x: (planes, H, W) OUT;  grad_out: (planes, OH, OW) IN;
- * indices: (planes, OH, OW) IN, each in [0, H*W) (checked by the caller).
- * Windows may overlap, so several outputs can route their gradient to one input. */
-void FC_FN(max_pool2d_backward)(real *restrict grad_x, const real *restrict grad_out,
-                                const int64_t *restrict indices,
+/* grad_x: (planes, H, W) OUT;  invalid: (planes,) OUT, how many of each plane's indices
+ * fall outside [0, H*W) (those are skipped, so a bad index never writes out of bounds);
+ * grad_out: (planes, OH, OW) IN;  indices: (planes, OH, OW) IN, flat h*W + w in the plane.
+ * Windows may overlap, so several outputs can route their gradient to one input. The
+ * range check rides along with the scatter: the caller need not read the indices twice
+ * more to validate them first, and raises when any count is nonzero. */
+void FC_FN(max_pool2d_backward)(real *restrict grad_x, int64_t *restrict invalid,
+                                const real *restrict grad_out, const int64_t *restrict indices,
                                 int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                 int num_threads)
 {
+    const uint64_t plane_size = (uint64_t)(H * W);
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
-        real *gx = grad_x + p * H * W;
-        const real *go = grad_out + p * OH * OW;
-        const int64_t *ip = indices + p * OH * OW;
+        real *restrict gx = grad_x + p * H * W;
+        const real *restrict go = grad_out + p * OH * OW;
+        const int64_t *restrict ip = indices + p * OH * OW;
+        int64_t bad = 0;
         for (int64_t i = 0; i < H * W; i++) gx[i] = 0;
-        for (int64_t j = 0; j < OH * OW; j++) gx[ip[j]] += go[j];
+        for (int64_t j = 0; j < OH * OW; j++) {
+            /* one unsigned comparison: a negative index wraps to a huge value */
+            if ((uint64_t)ip[j] < plane_size)
+                gx[ip[j]] += go[j];
+            else
+                bad++;
+        }
+        invalid[p] = bad;
     }
 }
 
