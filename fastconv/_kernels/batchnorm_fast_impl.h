@@ -61,6 +61,10 @@ static inline double bn_fold_lanes(const bn_lanes *lanes)
     return v[0];
 }
 
+/* Below this many values, starting a thread team costs more than the work it would
+ * share (tens of microseconds when the other cores are busy). */
+#define BN_PARALLEL_MIN 32768
+
 /* Channels whose accumulators one sweep keeps on the stack (2 * 64 * 128 bytes). */
 #define BN_BLOCK 64
 
@@ -297,7 +301,7 @@ void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
                              int64_t N, int64_t C, int64_t S, int num_threads)
 {
     (void)num_threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(num_threads)
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
         bn_thread_channels(&begin, &end, C);
@@ -312,7 +316,8 @@ void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
                                const real *restrict weight, const real *restrict bias,
                                int64_t N, int64_t C, int64_t S, int num_threads)
 {
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
+    #pragma omp parallel for collapse(2) if(N * C * S >= BN_PARALLEL_MIN) \
+        num_threads(num_threads) schedule(static)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
@@ -331,7 +336,7 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
                                      int num_threads)
 {
     (void)num_threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(num_threads)
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
         const int64_t team = bn_thread_channels(&begin, &end, C);
@@ -365,7 +370,7 @@ void FC_FN(batch_norm_backward_reduce)(double *restrict sum_dy, double *restrict
                                        int64_t N, int64_t C, int64_t S, int num_threads)
 {
     (void)num_threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(num_threads)
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
         bn_thread_channels(&begin, &end, C);
@@ -389,7 +394,7 @@ void FC_FN(batch_norm_backward_train)(real *restrict grad_x, double *restrict su
 {
     const double count = (double)(N * S);
     (void)num_threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(num_threads)
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
         const int64_t team = bn_thread_channels(&begin, &end, C);
@@ -424,7 +429,8 @@ void FC_FN(batch_norm_backward_eval)(real *restrict grad_x, const real *restrict
                                      const double *restrict invstd, const real *restrict weight,
                                      int64_t N, int64_t C, int64_t S, int num_threads)
 {
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
+    #pragma omp parallel for collapse(2) if(N * C * S >= BN_PARALLEL_MIN) \
+        num_threads(num_threads) schedule(static)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             FC_FN(bn_plane_backward_eval)(grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,

@@ -13,6 +13,16 @@
 #define FC_POOL_HELPERS
 /* Window geometry does not depend on `real`, so it is defined once for both precisions. */
 
+/* Whether a pooling call over `planes` planes moves enough values to share out: below
+ * that, starting the thread team costs more than the work it would share (tens of
+ * microseconds when the other cores are busy). Each plane's results are the same
+ * whichever thread computes them. */
+static inline int pool_worth_threads(int64_t planes, int64_t H, int64_t W, int64_t OH,
+                                     int64_t OW)
+{
+    return planes * (H * W + OH * OW) >= 32768;
+}
+
 static inline int64_t fc_min(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t fc_max(int64_t a, int64_t b) { return a > b ? a : b; }
 
@@ -87,7 +97,8 @@ void FC_FN(max_pool2d_forward_naive)(real *restrict out, int64_t *restrict indic
                                      int64_t ph, int64_t pw, int64_t dh, int64_t dw,
                                      int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         const real *xp = x + p * H * W;
         real *op = out + p * OH * OW;
@@ -119,7 +130,8 @@ void FC_FN(max_pool2d_backward)(real *restrict grad_x, int64_t *restrict invalid
                                 int num_threads)
 {
     const uint64_t plane_size = (uint64_t)(H * W);
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         real *restrict gx = grad_x + p * H * W;
         const real *restrict go = grad_out + p * OH * OW;
@@ -159,7 +171,8 @@ void FC_FN(avg_pool2d_forward_naive)(real *restrict out, const real *restrict x,
                                      int64_t count_include_pad, int64_t divisor_override,
                                      int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         const real *xp = x + p * H * W;
         real *op = out + p * OH * OW;
@@ -192,7 +205,8 @@ void FC_FN(avg_pool2d_backward_naive)(real *restrict grad_x, const real *restric
                                       int64_t count_include_pad, int64_t divisor_override,
                                       int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         real *gx = grad_x + p * H * W;
         const real *go = grad_out + p * OH * OW;
@@ -212,7 +226,8 @@ void FC_FN(adaptive_avg_pool2d_forward_naive)(real *restrict out, const real *re
                                         int64_t planes, int64_t H, int64_t W,
                                         int64_t OH, int64_t OW, int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         const real *xp = x + p * H * W;
         real *op = out + p * OH * OW;
@@ -236,7 +251,8 @@ void FC_FN(adaptive_avg_pool2d_backward_naive)(real *restrict grad_x, const real
                                          int64_t planes, int64_t H, int64_t W,
                                          int64_t OH, int64_t OW, int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         real *gx = grad_x + p * H * W;
         const real *go = grad_out + p * OH * OW;
