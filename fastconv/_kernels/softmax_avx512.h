@@ -121,6 +121,46 @@ static void log_softmax_row_avx512_f32(float *out, const float *x, int64_t D, fl
                               _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + d), m), l));
     }
 }
+/* grad_x[d] = out[d] * (grad_out[d] - dot), dot = sum_d grad_out[d] * out[d] summed in 16
+ * partials (term d to partial d % 16, fused multiply-adds) added pairwise.  Rows of D. */
+__attribute__((target("avx512f")))
+static void softmax_backward_row_avx512_f32(float *grad_x, const float *grad_out,
+                                            const float *out, int64_t D)
+{
+    __m512 partial = _mm512_setzero_ps();
+    for (int64_t d = 0; d < D; d += 16) {
+        const __mmask16 lanes = softmax_first_lanes(D - d);
+        partial = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, grad_out + d),
+                                  _mm512_maskz_loadu_ps(lanes, out + d), partial);
+    }
+    const __m512 dot = _mm512_set1_ps(softmax_lanes_sum(partial));
+    for (int64_t d = 0; d < D; d += 16) {
+        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __m512 g = _mm512_maskz_loadu_ps(lanes, grad_out + d);
+        _mm512_mask_storeu_ps(grad_x + d, lanes,
+                              _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, out + d),
+                                            _mm512_sub_ps(g, dot)));
+    }
+}
+
+/* grad_x[d] = grad_out[d] - exp(out[d]) * total, total = sum_d grad_out[d] in 16 partials
+ * added pairwise, exp by fc_exp_avx512 (out is a log-probability, <= 0).  Rows of D. */
+__attribute__((target("avx512f")))
+static void log_softmax_backward_row_avx512_f32(float *grad_x, const float *grad_out,
+                                                const float *out, int64_t D)
+{
+    __m512 partial = _mm512_setzero_ps();
+    for (int64_t d = 0; d < D; d += 16)
+        partial = _mm512_add_ps(partial, _mm512_maskz_loadu_ps(softmax_first_lanes(D - d),
+                                                               grad_out + d));
+    const __m512 total = _mm512_set1_ps(softmax_lanes_sum(partial));
+    for (int64_t d = 0; d < D; d += 16) {
+        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __m512 e = fc_exp_avx512(_mm512_maskz_loadu_ps(lanes, out + d));
+        _mm512_mask_storeu_ps(grad_x + d, lanes,
+                              _mm512_fnmadd_ps(e, total, _mm512_maskz_loadu_ps(lanes, grad_out + d)));
+    }
+}
 #else
 static inline int softmax_use_avx512(void) { return 0; }
 #endif

@@ -82,12 +82,23 @@ void FC_FN(softmax_backward)(real *restrict grad_x, const real *restrict grad_ou
                              const real *restrict out,
                              int64_t outer, int64_t dim_size, int64_t inner, int num_threads)
 {
+    /* contiguous float rows: the AVX-512 loops (softmax_avx512.h) */
+    const int row_avx512 = sizeof(real) == sizeof(float) && inner == 1 && softmax_use_avx512();
+    (void)row_avx512;  /* unused without them */
     const int64_t panels = (inner + SOFTMAX_PANEL - 1) / SOFTMAX_PANEL;
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t item = 0; item < outer * panels; item++) {
         const int64_t o = item / panels, j0 = (item % panels) * SOFTMAX_PANEL;
         const int64_t width = inner - j0 < SOFTMAX_PANEL ? inner - j0 : SOFTMAX_PANEL;
         const int64_t offset = o * dim_size * inner + j0;
+#ifdef FC_SOFTMAX_AVX512
+        if (row_avx512) {
+            softmax_backward_row_avx512_f32((float *)(grad_x + offset),
+                                            (const float *)(grad_out + offset),
+                                            (const float *)(out + offset), dim_size);
+            continue;
+        }
+#endif
         real dot[SOFTMAX_PANEL];
         for (int64_t j = 0; j < width; j++)
             dot[j] = 0;
@@ -144,12 +155,23 @@ void FC_FN(log_softmax_backward)(real *restrict grad_x, const real *restrict gra
                                  const real *restrict out,
                                  int64_t outer, int64_t dim_size, int64_t inner, int num_threads)
 {
+    /* contiguous float rows: the AVX-512 loops (softmax_avx512.h) */
+    const int row_avx512 = sizeof(real) == sizeof(float) && inner == 1 && softmax_use_avx512();
+    (void)row_avx512;  /* unused without them */
     const int64_t panels = (inner + SOFTMAX_PANEL - 1) / SOFTMAX_PANEL;
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t item = 0; item < outer * panels; item++) {
         const int64_t o = item / panels, j0 = (item % panels) * SOFTMAX_PANEL;
         const int64_t width = inner - j0 < SOFTMAX_PANEL ? inner - j0 : SOFTMAX_PANEL;
         const int64_t offset = o * dim_size * inner + j0;
+#ifdef FC_SOFTMAX_AVX512
+        if (row_avx512) {
+            log_softmax_backward_row_avx512_f32((float *)(grad_x + offset),
+                                                (const float *)(grad_out + offset),
+                                                (const float *)(out + offset), dim_size);
+            continue;
+        }
+#endif
         real total[SOFTMAX_PANEL];
         for (int64_t j = 0; j < width; j++)
             total[j] = 0;
