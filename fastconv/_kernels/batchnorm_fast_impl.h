@@ -16,9 +16,8 @@
  * most BN_BLOCK channels) live on the stack. A channel's sums still run n, then s, in
  * lanes, whatever the thread count.
  * The training kernels then do the elementwise pass over the same channel range, in the
- * same order: each thread re-reads what it read, from its own core's cache where it is
- * still there. (Reverse order, to meet the newest data first, measured slower: the
- * prefetchers follow ascending runs better.)
+ * same order: each thread re-reads what it read itself. (Reverse order, to meet the
+ * newest data first while it may still be cached, measured no faster.)
  * Workers are compiled per vector ISA (FC_VECTOR_CLONES); the float32 reductions take the
  * AVX-512 loops of batchnorm_avx512.h where the CPU has AVX-512F. */
 #include <math.h>
