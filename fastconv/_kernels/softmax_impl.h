@@ -2,9 +2,10 @@
  *
  * Work is split into items: one o of the (outer, D, inner) view and a panel of up to
  * SOFTMAX_PANEL consecutive j. Each item owns its output panel, so threads never share an
- * output element, and every sum runs along D in order: the same bits for any thread count.
- * When inner == 1 a panel is a single contiguous row; float32 rows then take the AVX-512
- * loops of softmax_avx512.h (vector exp, row sums in 16 partials) where the CPU has them. */
+ * output element, and every sum runs along D in a fixed order: the same bits for any
+ * thread count. When inner == 1 a panel is a single contiguous row; float32 rows then take
+ * the AVX-512 loops of softmax_avx512.h (vector exp, row sums in 16 partials added
+ * pairwise, rather than in order) where the CPU has them. */
 #include <tgmath.h>
 #include "softmax_avx512.h"
 
