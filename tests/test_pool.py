@@ -443,10 +443,11 @@ def test_fast_global_average_pool_sums_in_its_documented_order(dtype, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_same_bits_for_any_thread_count_above_the_parallel_threshold(dtype):
     """Every pooling op, forward and backward, on an input large enough to be shared out
-    (overlapping average windows and uneven adaptive bins take the direct loops)."""
+    (2^20 values: pool_worth_threads in pool_impl.h); overlapping average windows and
+    uneven adaptive bins take the direct loops."""
     from thread_count import with_threads
     rng = np.random.default_rng(21)
-    x = rng.standard_normal((4, 5, 50, 41)).astype(dtype)
+    x = rng.standard_normal((4, 64, 64, 65)).astype(dtype)
 
     def run():
         results = []
