@@ -85,7 +85,7 @@ static void avg_pool_row_avx512_f32(float *row, const float *xp, int64_t W,
                                     int64_t h_begin, int64_t h_end, int64_t kw, int64_t sw,
                                     int64_t pw, int64_t lo, int64_t hi, int64_t divisor)
 {
-    const int64_t magnitude = divisor < 0 ? -divisor : divisor;
+    const uint64_t magnitude = divisor < 0 ? 0 - (uint64_t)divisor : (uint64_t)divisor;
     const int power_of_two = (magnitude & (magnitude - 1)) == 0;
     const __m512 d = _mm512_set1_ps((float)divisor);
     const __m512 reciprocal = _mm512_set1_ps(1.0f / (float)divisor);
