@@ -33,7 +33,7 @@ static inline void bn_widen_avx512(__m512d *low, __m512d *high, __m512 v)
  * plane of S floats; the partial last block is padded with `first` (d = 0 exactly).
  * sum, square: 16 doubles each, IN and OUT. */
 __attribute__((target("avx512f")))
-static inline void bn_plane_stats_avx512(double *sum, double *square, const float *plane, int64_t S,
+static void bn_plane_stats_avx512(double *sum, double *square, const float *plane, int64_t S,
                                   float first)
 {
     const __m512d shift = _mm512_set1_pd((double)first);
@@ -62,7 +62,7 @@ static inline void bn_plane_stats_avx512(double *sum, double *square, const floa
  * (lane k takes s % 16 == k); the partial last block is padded with dy = x = 0, which
  * adds exactly 0.  dy_sum, dy_xhat_sum: 16 doubles each, IN and OUT. */
 __attribute__((target("avx512f")))
-static inline void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_xhat_sum,
+static void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_xhat_sum,
                                           const float *dy_plane, const float *x_plane,
                                           int64_t S, double m, double is)
 {
@@ -85,33 +85,6 @@ static inline void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_xhat
     _mm512_storeu_pd(dy_sum + 8, a1);
     _mm512_storeu_pd(dy_xhat_sum, b0);
     _mm512_storeu_pd(dy_xhat_sum + 8, b1);
-}
-/* bn_plane_stats_avx512 over a sweep: for n, for c in [c0, c1), the plane (n, c) of x
- * (N, C, S) into sums and squares (16 doubles per channel, channel c at (c - c0) * 16),
- * its shift the channel's first value x[c * S]. One call per sweep, not per plane. */
-__attribute__((target("avx512f")))
-static void bn_sweep_stats_avx512(double *sums, double *squares, const float *x,
-                                  int64_t c0, int64_t c1, int64_t N, int64_t C, int64_t S)
-{
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t c = c0; c < c1; c++)
-            bn_plane_stats_avx512(sums + (c - c0) * 16, squares + (c - c0) * 16,
-                                  x + (n * C + c) * S, S, x[c * S]);
-}
-
-/* bn_plane_backward_sums_avx512 over a sweep, laid out as in bn_sweep_stats_avx512. */
-__attribute__((target("avx512f")))
-static void bn_sweep_backward_sums_avx512(double *dy_sums, double *dy_xhat_sums,
-                                          const float *grad_out, const float *x,
-                                          const double *mean, const double *invstd,
-                                          int64_t c0, int64_t c1,
-                                          int64_t N, int64_t C, int64_t S)
-{
-    for (int64_t n = 0; n < N; n++)
-        for (int64_t c = c0; c < c1; c++)
-            bn_plane_backward_sums_avx512(dy_sums + (c - c0) * 16, dy_xhat_sums + (c - c0) * 16,
-                                          grad_out + (n * C + c) * S, x + (n * C + c) * S, S,
-                                          mean[c], invstd[c]);
 }
 #else
 static inline int bn_use_avx512(void) { return 0; }

@@ -148,17 +148,20 @@ static void FC_FN(bn_block_stats)(double *restrict mean, double *restrict var,
                                   int64_t c0, int64_t c1, int64_t N, int64_t C, int64_t S,
                                   int avx512)
 {
+    (void)avx512;  /* unused without the AVX-512 loops */
     bn_lanes sums[BN_BLOCK], squares[BN_BLOCK];
     for (int64_t k = 0; k < c1 - c0; k++) sums[k] = squares[k] = bn_zero_lanes();
-#ifdef FC_BN_AVX512
-    if (avx512)  /* only ever true for float: the casts are no-ops then */
-        bn_sweep_stats_avx512((double *)sums, (double *)squares, (const float *)x, c0, c1,
-                              N, C, S);
-#endif
-    for (int64_t n = 0; n < N && !avx512; n++) {
+    for (int64_t n = 0; n < N; n++) {
         for (int64_t c = c0; c < c1; c++) {
             const real *restrict plane = x + (n * C + c) * S;
             const real first = x[c * S];
+#ifdef FC_BN_AVX512
+            if (avx512) {  /* only ever true for float: the casts are no-ops then */
+                bn_plane_stats_avx512((double *)&sums[c - c0], (double *)&squares[c - c0],
+                                      (const float *)plane, S, (float)first);
+                continue;
+            }
+#endif
             const double shift = (double)first;
             bn_lanes sum = sums[c - c0], square = squares[c - c0];
             int64_t s = 0;
@@ -193,27 +196,12 @@ static void FC_FN(bn_range_stats)(double *restrict mean, double *restrict var,
 }
 
 /* y_plane = (x_plane - m) * is * w + b over one plane of S values, in double. */
-FC_ALWAYS_INLINE void FC_FN(bn_plane_normalise)(real *restrict y_plane,
-                                                const real *restrict x_plane,
-                                                double m, double is, double w, double b,
-                                                int64_t S)
+FC_VECTOR_CLONES
+static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restrict x_plane,
+                                      double m, double is, double w, double b, int64_t S)
 {
     for (int64_t s = 0; s < S; s++)
         y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
-}
-
-/* bn_plane_normalise over the planes of channels [c0, c1) of sample n of x and y
- * (N, C, S): one call per run of neighbouring planes, so that small planes do not each pay
- * a call through the ISA dispatch. */
-FC_VECTOR_CLONES
-static void FC_FN(bn_run_normalise)(real *restrict y, const real *restrict x,
-                                    const double *restrict mean, const double *restrict invstd,
-                                    const real *restrict weight, const real *restrict bias,
-                                    int64_t n, int64_t c0, int64_t c1, int64_t C, int64_t S)
-{
-    for (int64_t c = c0; c < c1; c++)
-        FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
-                                  invstd[c], (double)weight[c], (double)bias[c], S);
 }
 
 /* sum_dy[c], sum_dy_xhat[c] for the channels c in [c0, c1) (at most BN_BLOCK): sums of
@@ -228,19 +216,23 @@ static void FC_FN(bn_block_backward_sums)(double *restrict sum_dy, double *restr
                                           int64_t c0, int64_t c1,
                                           int64_t N, int64_t C, int64_t S, int avx512)
 {
+    (void)avx512;  /* unused without the AVX-512 loops */
     bn_lanes dy_sums[BN_BLOCK], dy_xhat_sums[BN_BLOCK];
     for (int64_t k = 0; k < c1 - c0; k++) dy_sums[k] = dy_xhat_sums[k] = bn_zero_lanes();
-#ifdef FC_BN_AVX512
-    if (avx512)  /* only ever true for float: the casts are no-ops then */
-        bn_sweep_backward_sums_avx512((double *)dy_sums, (double *)dy_xhat_sums,
-                                      (const float *)grad_out, (const float *)x, mean, invstd,
-                                      c0, c1, N, C, S);
-#endif
-    for (int64_t n = 0; n < N && !avx512; n++) {
+    for (int64_t n = 0; n < N; n++) {
         for (int64_t c = c0; c < c1; c++) {
             const real *restrict dy_plane = grad_out + (n * C + c) * S;
             const real *restrict x_plane = x + (n * C + c) * S;
             const double m = mean[c], is = invstd[c];
+#ifdef FC_BN_AVX512
+            if (avx512) {  /* only ever true for float: the casts are no-ops then */
+                bn_plane_backward_sums_avx512((double *)&dy_sums[c - c0],
+                                              (double *)&dy_xhat_sums[c - c0],
+                                              (const float *)dy_plane, (const float *)x_plane,
+                                              S, m, is);
+                continue;
+            }
+#endif
             bn_lanes dy_sum = dy_sums[c - c0], dy_xhat_sum = dy_xhat_sums[c - c0];
             int64_t s = 0;
             for (; s + BN_LANES <= S; s += BN_LANES)
@@ -279,35 +271,17 @@ static void FC_FN(bn_range_backward_sums)(double *restrict sum_dy, double *restr
 }
 
 /* One plane of the training-mode grad_x: scale * (dy - mean_dy - xhat * mean_dy_xhat). */
-FC_ALWAYS_INLINE void FC_FN(bn_plane_backward_train)(real *restrict gx_plane,
-                                                     const real *restrict dy_plane,
-                                                     const real *restrict x_plane,
-                                                     double m, double is, double scale,
-                                                     double mean_dy, double mean_dy_xhat,
-                                                     int64_t S)
+FC_VECTOR_CLONES
+static void FC_FN(bn_plane_backward_train)(real *restrict gx_plane,
+                                           const real *restrict dy_plane,
+                                           const real *restrict x_plane,
+                                           double m, double is, double scale,
+                                           double mean_dy, double mean_dy_xhat, int64_t S)
 {
     for (int64_t s = 0; s < S; s++) {
         const double xhat = ((double)x_plane[s] - m) * is;
         gx_plane[s] = (real)(scale * ((double)dy_plane[s] - mean_dy - xhat * mean_dy_xhat));
     }
-}
-
-/* bn_plane_backward_train over the planes of channels [c0, c1) of sample n (one call per
- * run of neighbouring planes, as bn_run_normalise); count = N * S. */
-FC_VECTOR_CLONES
-static void FC_FN(bn_run_backward_train)(real *restrict grad_x, const real *restrict grad_out,
-                                         const real *restrict x, const double *restrict mean,
-                                         const double *restrict invstd,
-                                         const real *restrict weight,
-                                         const double *restrict sum_dy,
-                                         const double *restrict sum_dy_xhat, double count,
-                                         int64_t n, int64_t c0, int64_t c1, int64_t C, int64_t S)
-{
-    for (int64_t c = c0; c < c1; c++)
-        FC_FN(bn_plane_backward_train)(grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,
-                                       x + (n * C + c) * S, mean[c], invstd[c],
-                                       (double)weight[c] * invstd[c], sum_dy[c] / count,
-                                       sum_dy_xhat[c] / count, S);
 }
 
 /* One plane of the eval-mode grad_x: dy * w * is. */
@@ -345,7 +319,8 @@ void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
         num_threads(num_threads) schedule(static)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
-            FC_FN(bn_run_normalise)(y, x, mean, invstd, weight, bias, n, c, c + 1, C, S);
+            FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
+                                      invstd[c], (double)weight[c], (double)bias[c], S);
 }
 
 /* y: (N, C, S) OUT;  mean, var, invstd: (C,) OUT;  x: (N, C, S) IN;  weight, bias: (C,) IN.
@@ -368,13 +343,18 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
         for (int64_t c = begin; c < end; c++) invstd[c] = 1.0 / sqrt(var[c] + eps);
         if (C >= team) {
             for (int64_t n = 0; n < N; n++)
-                FC_FN(bn_run_normalise)(y, x, mean, invstd, weight, bias, n, begin, end, C, S);
+                for (int64_t c = begin; c < end; c++)
+                    FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S,
+                                              mean[c], invstd[c], (double)weight[c],
+                                              (double)bias[c], S);
         } else {  /* the same branch in every thread (team and C are shared) */
             #pragma omp barrier
             #pragma omp for collapse(2) schedule(static)
             for (int64_t n = 0; n < N; n++)
                 for (int64_t c = 0; c < C; c++)
-                    FC_FN(bn_run_normalise)(y, x, mean, invstd, weight, bias, n, c, c + 1, C, S);
+                    FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S,
+                                              mean[c], invstd[c], (double)weight[c],
+                                              (double)bias[c], S);
         }
     }
 }
@@ -421,15 +401,22 @@ void FC_FN(batch_norm_backward_train)(real *restrict grad_x, double *restrict su
                                       begin, end, N, C, S);
         if (C >= team) {
             for (int64_t n = 0; n < N; n++)
-                FC_FN(bn_run_backward_train)(grad_x, grad_out, x, mean, invstd, weight, sum_dy,
-                                             sum_dy_xhat, count, n, begin, end, C, S);
+                for (int64_t c = begin; c < end; c++)
+                    FC_FN(bn_plane_backward_train)(
+                        grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,
+                        x + (n * C + c) * S, mean[c], invstd[c],
+                        (double)weight[c] * invstd[c], sum_dy[c] / count,
+                        sum_dy_xhat[c] / count, S);
         } else {  /* the same branch in every thread (team and C are shared) */
             #pragma omp barrier
             #pragma omp for collapse(2) schedule(static)
             for (int64_t n = 0; n < N; n++)
                 for (int64_t c = 0; c < C; c++)
-                    FC_FN(bn_run_backward_train)(grad_x, grad_out, x, mean, invstd, weight,
-                                                 sum_dy, sum_dy_xhat, count, n, c, c + 1, C, S);
+                    FC_FN(bn_plane_backward_train)(
+                        grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,
+                        x + (n * C + c) * S, mean[c], invstd[c],
+                        (double)weight[c] * invstd[c], sum_dy[c] / count,
+                        sum_dy_xhat[c] / count, S);
         }
     }
 }
