@@ -244,7 +244,7 @@ def test_integer_inputs_are_converted(impl):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_same_bits_for_any_thread_count_on_a_larger_batch(dtype):
     rng = rng_for(15)
-    x = rng.standard_normal((8, 7, 5, 6)).astype(dtype) + 3
+    x = rng.standard_normal((8, 7, 25, 26)).astype(dtype) + 3  # above the parallel threshold
     grad_out = rng.standard_normal(x.shape).astype(dtype)
 
     def run():
@@ -466,10 +466,13 @@ def test_one_pass_statistics_keep_constant_channels_exact_and_large_means_precis
     np.testing.assert_allclose(var[1:], x64[:, 1:].var(axis=(0, 2)), rtol=1e-9)
 
 
+# Above the kernels' parallel threshold: more channels than threads, fewer channels than
+# threads (the planes are shared out instead), more channels than one sweep's block.
+@pytest.mark.parametrize("shape", [(6, 5, 37, 37), (40, 2, 25, 25), (2, 130, 11, 13)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fast_training_kernels_are_bitwise_identical_for_any_thread_count(dtype):
-    _, x, grad_out = _bn_twin_inputs(17, (6, 5, 7, 9), dtype)
-    weight = np.linspace(0.5, 2, 5).astype(dtype)
+def test_fast_training_kernels_are_bitwise_identical_for_any_thread_count(shape, dtype):
+    _, x, grad_out = _bn_twin_inputs(17, shape, dtype)
+    weight = np.linspace(0.5, 2, shape[1]).astype(dtype)
 
     def run():
         y, mean, invstd = ops.batch_norm(x, None, None, weight, None, training=True,

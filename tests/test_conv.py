@@ -2,6 +2,8 @@
 with asymmetric padding, depthwise and grouped semantics, every class of bad input,
 empty batches, dtype rules, (when PyTorch is installed) agreement with torch, and the
 fast kernels (implicit GEMM, depthwise) against their direct-loop twins."""
+import platform
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -434,3 +436,19 @@ def test_large_batch_runs_and_threads():
     _conv.conv2d_backward_weight_direct(gw, gb, np.empty((1, 32)), grad_out, x, *geometry, 1)
     for fast, direct in zip(results[0], (grad_x, gw, gb)):
         np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64", "i686", "i386"),
+                    reason="denormals are flushed on x86 only")
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_kernels_flush_denormals_inside_the_kernel_only(threads):
+    tiny = np.float32(1e-40)  # a float32 denormal
+    x = np.full((2, 4, 8, 8), tiny, np.float32)
+    weight = np.ones((4, 1, 3, 3), np.float32)
+    out = with_threads(threads, ops.conv2d, x, weight, None, padding=1, groups=4)
+    assert not out.any(), "denormal inputs should read as zero inside the depthwise kernel"
+    grad_x, grad_weight, grad_bias = with_threads(
+        threads, ops.conv2d_backward, x, np.ones_like(x), weight, padding=1, groups=4)
+    assert not grad_weight.any() and not grad_bias.any()
+    # The calling thread's floating-point mode is given back: NumPy still sees denormals.
+    assert np.float32(tiny) * np.float32(1.0) != 0

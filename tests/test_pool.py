@@ -259,6 +259,9 @@ Y, IDX = F.max_pool2d(X, 2, return_indices=True)  # (1, 2, 2, 2)
     (lambda: F.max_pool2d_backward(Y, IDX - 7, X.shape), ValueError,
      r"indices must lie in \[0, H\*W\) = \[0, 25\)"),
     (lambda: F.max_pool2d_backward(Y, IDX + 25, X.shape), ValueError, "indices must lie"),
+    # past int64's range: converted to int64 it wraps negative, and is refused all the same
+    (lambda: F.max_pool2d_backward(Y, IDX.astype(np.uint64) + np.uint64(2**63), X.shape),
+     ValueError, "indices must lie"),
     (lambda: F.avg_pool2d_backward(Y, X.shape, 3), ValueError, r"grad_out must have shape \(1, 2, 1, 1\)"),
     (lambda: F.avg_pool2d_backward(Y[0], X.shape, 2), ValueError, "grad_out must be 4-D"),
     (lambda: F.avg_pool2d_backward(Y, X.shape, 2, stride=0), ValueError, "stride"),
@@ -377,7 +380,7 @@ def test_fast_pooling_kernels_match_their_naive_twins_bitwise(dtype):
         assert np.array_equal(out[0], out[1], equal_nan=True), (shape, k, s, p, d)
         assert np.array_equal(idx[0], idx[1]), (shape, k, s, p, d)
         x = np.nan_to_num(x, nan=0.5, neginf=-3.0)
-        for count_include_pad, divisor_override in [(1, 0), (0, 0), (1, 3)]:
+        for count_include_pad, divisor_override in [(1, 0), (0, 0), (1, 3), (0, -2)]:
             k, s, p, (oh, ow), _, _ = avg_pool_geometry(shape, kernel, stride, padding,
                                                         ceil_mode, bool(count_include_pad),
                                                         divisor_override or None)
@@ -414,3 +417,50 @@ def test_fast_global_average_pool_matches_its_naive_twin(dtype, shape):
     kernels.adaptive_avg_pool2d_backward(grad_x[0], grad_out, 2)
     kernels.adaptive_avg_pool2d_backward(grad_x[1], grad_out, 1, naive=True)
     assert np.array_equal(grad_x[0], grad_x[1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(3, 5, 1, 1), (2, 3, 4, 4), (300, 2, 3, 7), (1, 2, 9, 9)])
+def test_fast_global_average_pool_sums_in_its_documented_order(dtype, shape):
+    """Value i of a plane goes to partial i % 16, the partials are added pairwise
+    (k += k + width for width 8, 4, 2, 1), the sum is divided by the plane size: the same
+    bits whichever vector loop (AVX-512 or portable) the machine runs."""
+    from fastconv._ext import pool as kernels
+    x = np.random.default_rng(20).standard_normal(shape).astype(dtype)
+    size = shape[2] * shape[3]
+    values = np.zeros((shape[0] * shape[1], -(-size // 16) * 16), dtype)
+    values[:, :size] = x.reshape(-1, size)
+    partial = np.zeros((values.shape[0], 16), dtype)
+    for block in values.reshape(values.shape[0], -1, 16).transpose(1, 0, 2):
+        partial += block
+    for width in (8, 4, 2, 1):
+        partial[:, :width] += partial[:, width:2 * width]
+    out = np.empty(shape[:2] + (1, 1), dtype)
+    kernels.adaptive_avg_pool2d_forward(out, x, 2)
+    assert np.array_equal(out.ravel(), partial[:, 0] / dtype(size))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_same_bits_for_any_thread_count_above_the_parallel_threshold(dtype):
+    """Every pooling op, forward and backward, on an input large enough to be shared out
+    (2^20 values: pool_worth_threads in pool_impl.h); overlapping average windows and
+    uneven adaptive bins take the direct loops."""
+    from thread_count import with_threads
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((4, 64, 64, 65)).astype(dtype)
+
+    def run():
+        results = []
+        for k, s, p in [(2, 2, 0), (3, 2, 1)]:
+            y, idx = F.max_pool2d(x, k, s, p, return_indices=True)
+            results += [y, idx, F.max_pool2d_backward(np.cos(y), idx, x.shape)]
+            y = F.avg_pool2d(x, k, s, p)
+            results += [y, F.avg_pool2d_backward(np.cos(y), x.shape, k, s, p)]
+        for size in (1, (7, 6)):
+            y = F.adaptive_avg_pool2d(x, size)
+            results += [y, F.adaptive_avg_pool2d_backward(np.cos(y), x.shape)]
+        return results
+
+    one = with_threads(1, run)
+    for n in (2, 3):
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(one, with_threads(n, run)))

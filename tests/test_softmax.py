@@ -132,3 +132,32 @@ def test_matches_torch(dim, dtype):
         np.testing.assert_allclose(y, ty.detach().numpy(), rtol=rtol, atol=rtol)
         np.testing.assert_allclose(backward(grad_out, y, dim), tx.grad.numpy(), rtol=rtol,
                                    atol=rtol * 10)
+
+
+def test_float32_rows_hold_the_vector_exp_bound():
+    """Contiguous float32 rows may take a vector exp (softmax_avx512.h: below 1.3 ulp for
+    normal results, below 2^-149 absolute for subnormal ones). Rows [0, t], t over
+    [-104, 0]: both outputs, 1 / (1 + e^t) and e^t / (1 + e^t), within 3 ulp of float64
+    (1.3 for exp, 0.5 each for the sum and the division, and slack for where the ulp
+    steps), plus 2^-149 absolute."""
+    t = np.concatenate([-np.linspace(0, 104, 200_001),
+                        -np.random.default_rng(22).random(100_000) * 104]).astype(np.float32)
+    x = np.stack([np.zeros_like(t), t], axis=1)
+    e = np.exp(t.astype(np.float64))
+    expected = np.stack([1 / (1 + e), e / (1 + e)], axis=1)
+    ulp = np.spacing(expected.astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(ops.softmax(x, -1) - expected) <= 3 * ulp + 2.0**-149)
+    np.testing.assert_allclose(ops.log_softmax(x, -1), np.log(expected), rtol=1e-6, atol=1e-7)
+
+
+def test_float32_rows_special_values():
+    """-inf entries get 0; a NaN, or +inf (inf - inf), makes the whole row NaN; an all -inf
+    row is NaN -- on every path (a row of 37 spans vector blocks and a partial one)."""
+    x = np.zeros((4, 37), np.float32)
+    x[0, [3, 20, 36]] = -np.inf
+    x[1, 17] = np.nan
+    x[2, 33] = np.inf
+    x[3] = -np.inf
+    y = ops.softmax(x, -1)
+    np.testing.assert_allclose(y[0], np.where(np.isinf(x[0]), 0, 1 / 34), rtol=1e-6)
+    assert np.isnan(y[1:]).all()

@@ -8,13 +8,25 @@
  * s of a plane goes to lane s % BN_LANES), then adds the lanes pairwise: a fixed order,
  * one thread per channel, so the bits do not depend on the thread count, and independent
  * lanes vectorise without -ffast-math.
- * The training kernels do the reduction and the elementwise pass in one call (one thread
- * team, two loops). Not per channel: a channel's planes lie C*S values apart, often a
- * power of two, so they collide in the same cache sets and would not stay cached between
- * the two passes anyway. Workers are compiled per vector ISA (FC_VECTOR_CLONES). */
+ * Each thread owns a contiguous range of channels (a static split of C) and sweeps them
+ * in memory order: for n, for each of its channels, the plane (n, c) -- so one thread's
+ * reads form long sequential runs, which the prefetchers follow, where a channel-at-a-time
+ * walk would jump C*S values after every plane (and planes that far apart, often a power
+ * of two, collide in the same cache sets). The per-channel accumulators of a sweep (at
+ * most BN_BLOCK channels) live on the stack. A channel's sums still run n, then s, in
+ * lanes, whatever the thread count.
+ * The training kernels then do the elementwise pass over the same channel range, in the
+ * same order: each thread re-reads what it read itself. (Reverse order, to meet the
+ * newest data first while it may still be cached, measured no faster.)
+ * Workers are compiled per vector ISA (FC_VECTOR_CLONES); the float32 reductions take the
+ * AVX-512 loops of batchnorm_avx512.h where the CPU has AVX-512F. */
 #include <math.h>
 #include <string.h>
 #include "vector_clones.h"
+#include "batchnorm_avx512.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #ifndef FC_BN_LANES
 #define FC_BN_LANES
@@ -47,6 +59,29 @@ static inline double bn_fold_lanes(const bn_lanes *lanes)
         for (int k = 0; k < width; k++) v[k] += v[k + width];
     return v[0];
 }
+
+/* Below this many values, starting a thread team costs more than the work it would
+ * share (tens of microseconds when the other cores are busy). */
+#define BN_PARALLEL_MIN 32768
+
+/* Channels whose accumulators one sweep keeps on the stack (2 * 64 * 128 bytes). */
+#define BN_BLOCK 64
+
+/* This thread's channels [*begin, *end) of C (a static split over the team); returns the
+ * team size. Called inside a parallel region (or without OpenMP: everything, team 1). */
+static inline int64_t bn_thread_channels(int64_t *begin, int64_t *end, int64_t C)
+{
+    int64_t team = 1, rank = 0;
+#ifdef _OPENMP
+    team = omp_get_num_threads();
+    rank = omp_get_thread_num();
+#endif
+    *begin = C * rank / team;
+    *end = C * (rank + 1) / team;
+    return team;
+}
+
+static inline int64_t fc_bn_min(int64_t a, int64_t b) { return a < b ? a : b; }
 #endif
 
 /* BN_LANES consecutive values of p, converted to double. (`sizeof(real)` is a constant:
@@ -103,32 +138,61 @@ FC_ALWAYS_INLINE void FC_FN(bn_backward_step)(bn_lanes *dy_sum, bn_lanes *dy_xha
 #endif
 }
 
-/* *mean, *var (biased) of channel c of x (N, C, S): the one-pass shifted sums. Element s
- * of each plane goes to lane s % BN_LANES; a plane's last partial block is padded with
- * the shift, whose deviation is exactly 0. */
+/* mean[c], var[c] (biased) for the channels c in [c0, c1) (at most BN_BLOCK) of x
+ * (N, C, S): the one-pass shifted sums, swept in memory order. Element s of each plane
+ * goes to lane s % BN_LANES; a plane's last partial block is padded with the shift, whose
+ * deviation is exactly 0. */
 FC_VECTOR_CLONES
-static void FC_FN(bn_channel_stats)(double *mean, double *var, const real *restrict x,
-                                    int64_t c, int64_t N, int64_t C, int64_t S)
+static void FC_FN(bn_block_stats)(double *restrict mean, double *restrict var,
+                                  const real *restrict x,
+                                  int64_t c0, int64_t c1, int64_t N, int64_t C, int64_t S,
+                                  int avx512)
 {
-    const real first = x[c * S];
-    const double shift = (double)first;
-    bn_lanes sum = bn_zero_lanes(), square = bn_zero_lanes();
+    (void)avx512;  /* unused without the AVX-512 loops */
+    bn_lanes sums[BN_BLOCK], squares[BN_BLOCK];
+    for (int64_t k = 0; k < c1 - c0; k++) sums[k] = squares[k] = bn_zero_lanes();
     for (int64_t n = 0; n < N; n++) {
-        const real *restrict plane = x + (n * C + c) * S;
-        int64_t s = 0;
-        for (; s + BN_LANES <= S; s += BN_LANES)
-            FC_FN(bn_stats_step)(&sum, &square, plane + s, shift);
-        if (s < S) {
-            real tail[BN_LANES];
-            for (int k = 0; k < BN_LANES; k++) tail[k] = s + k < S ? plane[s + k] : first;
-            FC_FN(bn_stats_step)(&sum, &square, tail, shift);
+        for (int64_t c = c0; c < c1; c++) {
+            const real *restrict plane = x + (n * C + c) * S;
+            const real first = x[c * S];
+#ifdef FC_BN_AVX512
+            if (avx512) {  /* only ever true for float: the casts are no-ops then */
+                bn_plane_stats_avx512((double *)&sums[c - c0], (double *)&squares[c - c0],
+                                      (const float *)plane, S, (float)first);
+                continue;
+            }
+#endif
+            const double shift = (double)first;
+            bn_lanes sum = sums[c - c0], square = squares[c - c0];
+            int64_t s = 0;
+            for (; s + BN_LANES <= S; s += BN_LANES)
+                FC_FN(bn_stats_step)(&sum, &square, plane + s, shift);
+            if (s < S) {
+                real tail[BN_LANES];
+                for (int k = 0; k < BN_LANES; k++) tail[k] = s + k < S ? plane[s + k] : first;
+                FC_FN(bn_stats_step)(&sum, &square, tail, shift);
+            }
+            sums[c - c0] = sum;
+            squares[c - c0] = square;
         }
     }
     const double count = (double)(N * S);
-    const double mean_d = bn_fold_lanes(&sum) / count;
-    const double var_d = bn_fold_lanes(&square) / count - mean_d * mean_d;
-    *mean = shift + mean_d;
-    *var = var_d > 0.0 ? var_d : 0.0;
+    for (int64_t c = c0; c < c1; c++) {
+        const double mean_d = bn_fold_lanes(&sums[c - c0]) / count;
+        const double var_d = bn_fold_lanes(&squares[c - c0]) / count - mean_d * mean_d;
+        mean[c] = (double)x[c * S] + mean_d;
+        var[c] = var_d > 0.0 ? var_d : 0.0;
+    }
+}
+
+/* bn_block_stats over the channels [begin, end), BN_BLOCK at a time. */
+static void FC_FN(bn_range_stats)(double *restrict mean, double *restrict var,
+                                  const real *restrict x,
+                                  int64_t begin, int64_t end, int64_t N, int64_t C, int64_t S)
+{
+    const int avx512 = sizeof(real) == sizeof(float) && bn_use_avx512();
+    for (int64_t c = begin; c < end; c += BN_BLOCK)
+        FC_FN(bn_block_stats)(mean, var, x, c, fc_bn_min(c + BN_BLOCK, end), N, C, S, avx512);
 }
 
 /* y_plane = (x_plane - m) * is * w + b over one plane of S values, in double. */
@@ -140,32 +204,70 @@ static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restri
         y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
 }
 
-/* *sum_dy, *sum_dy_xhat of channel c: sums of dy and of dy * (x - m) * is, in lanes as
- * bn_channel_stats; a partial block is padded with dy = 0, which adds exactly 0. */
+/* sum_dy[c], sum_dy_xhat[c] for the channels c in [c0, c1) (at most BN_BLOCK): sums of
+ * dy and of dy * (x - mean[c]) * invstd[c], swept and laid in lanes as in bn_block_stats;
+ * a partial block is padded with dy = 0, which adds exactly 0. */
 FC_VECTOR_CLONES
-static void FC_FN(bn_channel_backward_sums)(double *sum_dy, double *sum_dy_xhat,
-                                            const real *restrict grad_out,
-                                            const real *restrict x, double m, double is,
-                                            int64_t c, int64_t N, int64_t C, int64_t S)
+static void FC_FN(bn_block_backward_sums)(double *restrict sum_dy, double *restrict sum_dy_xhat,
+                                          const real *restrict grad_out,
+                                          const real *restrict x,
+                                          const double *restrict mean,
+                                          const double *restrict invstd,
+                                          int64_t c0, int64_t c1,
+                                          int64_t N, int64_t C, int64_t S, int avx512)
 {
-    bn_lanes dy_sum = bn_zero_lanes(), dy_xhat_sum = bn_zero_lanes();
+    (void)avx512;  /* unused without the AVX-512 loops */
+    bn_lanes dy_sums[BN_BLOCK], dy_xhat_sums[BN_BLOCK];
+    for (int64_t k = 0; k < c1 - c0; k++) dy_sums[k] = dy_xhat_sums[k] = bn_zero_lanes();
     for (int64_t n = 0; n < N; n++) {
-        const real *restrict dy_plane = grad_out + (n * C + c) * S;
-        const real *restrict x_plane = x + (n * C + c) * S;
-        int64_t s = 0;
-        for (; s + BN_LANES <= S; s += BN_LANES)
-            FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_plane + s, x_plane + s, m, is);
-        if (s < S) {
-            real dy_tail[BN_LANES], x_tail[BN_LANES];
-            for (int k = 0; k < BN_LANES; k++) {
-                dy_tail[k] = s + k < S ? dy_plane[s + k] : 0;
-                x_tail[k] = s + k < S ? x_plane[s + k] : 0;
+        for (int64_t c = c0; c < c1; c++) {
+            const real *restrict dy_plane = grad_out + (n * C + c) * S;
+            const real *restrict x_plane = x + (n * C + c) * S;
+            const double m = mean[c], is = invstd[c];
+#ifdef FC_BN_AVX512
+            if (avx512) {  /* only ever true for float: the casts are no-ops then */
+                bn_plane_backward_sums_avx512((double *)&dy_sums[c - c0],
+                                              (double *)&dy_xhat_sums[c - c0],
+                                              (const float *)dy_plane, (const float *)x_plane,
+                                              S, m, is);
+                continue;
             }
-            FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_tail, x_tail, m, is);
+#endif
+            bn_lanes dy_sum = dy_sums[c - c0], dy_xhat_sum = dy_xhat_sums[c - c0];
+            int64_t s = 0;
+            for (; s + BN_LANES <= S; s += BN_LANES)
+                FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_plane + s, x_plane + s, m, is);
+            if (s < S) {
+                real dy_tail[BN_LANES], x_tail[BN_LANES];
+                for (int k = 0; k < BN_LANES; k++) {
+                    dy_tail[k] = s + k < S ? dy_plane[s + k] : 0;
+                    x_tail[k] = s + k < S ? x_plane[s + k] : 0;
+                }
+                FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_tail, x_tail, m, is);
+            }
+            dy_sums[c - c0] = dy_sum;
+            dy_xhat_sums[c - c0] = dy_xhat_sum;
         }
     }
-    *sum_dy = bn_fold_lanes(&dy_sum);
-    *sum_dy_xhat = bn_fold_lanes(&dy_xhat_sum);
+    for (int64_t c = c0; c < c1; c++) {
+        sum_dy[c] = bn_fold_lanes(&dy_sums[c - c0]);
+        sum_dy_xhat[c] = bn_fold_lanes(&dy_xhat_sums[c - c0]);
+    }
+}
+
+/* bn_block_backward_sums over the channels [begin, end), BN_BLOCK at a time. */
+static void FC_FN(bn_range_backward_sums)(double *restrict sum_dy, double *restrict sum_dy_xhat,
+                                          const real *restrict grad_out,
+                                          const real *restrict x,
+                                          const double *restrict mean,
+                                          const double *restrict invstd,
+                                          int64_t begin, int64_t end,
+                                          int64_t N, int64_t C, int64_t S)
+{
+    const int avx512 = sizeof(real) == sizeof(float) && bn_use_avx512();
+    for (int64_t c = begin; c < end; c += BN_BLOCK)
+        FC_FN(bn_block_backward_sums)(sum_dy, sum_dy_xhat, grad_out, x, mean, invstd,
+                                      c, fc_bn_min(c + BN_BLOCK, end), N, C, S, avx512);
 }
 
 /* One plane of the training-mode grad_x: scale * (dy - mean_dy - xhat * mean_dy_xhat). */
@@ -197,9 +299,13 @@ void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
                              const real *restrict x,
                              int64_t N, int64_t C, int64_t S, int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
-    for (int64_t c = 0; c < C; c++)
-        FC_FN(bn_channel_stats)(&mean[c], &var[c], x, c, N, C, S);
+    (void)num_threads; /* unused when built without OpenMP */
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
+    {
+        int64_t begin, end;
+        bn_thread_channels(&begin, &end, C);
+        FC_FN(bn_range_stats)(mean, var, x, begin, end, N, C, S);
+    }
 }
 
 /* y: (N, C, S) OUT;  x: (N, C, S) IN;  mean, invstd: (C,) IN;  weight, bias: (C,) IN.
@@ -209,7 +315,8 @@ void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
                                const real *restrict weight, const real *restrict bias,
                                int64_t N, int64_t C, int64_t S, int num_threads)
 {
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
+    #pragma omp parallel for collapse(2) if(N * C * S >= BN_PARALLEL_MIN) \
+        num_threads(num_threads) schedule(static)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
@@ -218,7 +325,8 @@ void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
 
 /* y: (N, C, S) OUT;  mean, var, invstd: (C,) OUT;  x: (N, C, S) IN;  weight, bias: (C,) IN.
  * Requires N*S >= 1.  Normalisation with the batch's own statistics: batch_norm_stats,
- * invstd = 1 / sqrt(var + eps), then batch_norm_forward. */
+ * invstd = 1 / sqrt(var + eps), then batch_norm_forward. Each thread normalises the
+ * channels it summed; with fewer channels than threads, the planes are shared out instead. */
 void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
                                      double *restrict var, double *restrict invstd,
                                      const real *restrict x,
@@ -227,19 +335,27 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
                                      int num_threads)
 {
     (void)num_threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(num_threads)
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
-        #pragma omp for schedule(static)
-        for (int64_t c = 0; c < C; c++) {
-            FC_FN(bn_channel_stats)(&mean[c], &var[c], x, c, N, C, S);
-            invstd[c] = 1.0 / sqrt(var[c] + eps);
+        int64_t begin, end;
+        const int64_t team = bn_thread_channels(&begin, &end, C);
+        FC_FN(bn_range_stats)(mean, var, x, begin, end, N, C, S);
+        for (int64_t c = begin; c < end; c++) invstd[c] = 1.0 / sqrt(var[c] + eps);
+        if (C >= team) {
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = begin; c < end; c++)
+                    FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S,
+                                              mean[c], invstd[c], (double)weight[c],
+                                              (double)bias[c], S);
+        } else {  /* the same branch in every thread (team and C are shared) */
+            #pragma omp barrier
+            #pragma omp for collapse(2) schedule(static)
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = 0; c < C; c++)
+                    FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S,
+                                              mean[c], invstd[c], (double)weight[c],
+                                              (double)bias[c], S);
         }
-        /* the barrier at the end of the loop above publishes every channel's statistics */
-        #pragma omp for collapse(2) schedule(static)
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t c = 0; c < C; c++)
-                FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
-                                          invstd[c], (double)weight[c], (double)bias[c], S);
     }
 }
 
@@ -252,17 +368,22 @@ void FC_FN(batch_norm_backward_reduce)(double *restrict sum_dy, double *restrict
                                        const double *restrict invstd,
                                        int64_t N, int64_t C, int64_t S, int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
-    for (int64_t c = 0; c < C; c++)
-        FC_FN(bn_channel_backward_sums)(&sum_dy[c], &sum_dy_xhat[c], grad_out, x, mean[c],
-                                        invstd[c], c, N, C, S);
+    (void)num_threads; /* unused when built without OpenMP */
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
+    {
+        int64_t begin, end;
+        bn_thread_channels(&begin, &end, C);
+        FC_FN(bn_range_backward_sums)(sum_dy, sum_dy_xhat, grad_out, x, mean, invstd,
+                                      begin, end, N, C, S);
+    }
 }
 
 /* grad_x: (N, C, S) OUT;  sum_dy, sum_dy_xhat: (C,) OUT (as batch_norm_backward_reduce);
  * grad_out, x: (N, C, S) IN;  mean, invstd, weight: (C,) IN.
  * The forward normalised with the batch's own statistics, which depend on x, hence
- * grad_x = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the sums (one
- * thread per channel), then grad_x (planes shared among the threads). */
+ * grad_x = weight * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)): the sums, then
+ * grad_x, each thread over the channels it summed (or, with fewer channels than threads,
+ * over a share of the planes). */
 void FC_FN(batch_norm_backward_train)(real *restrict grad_x, double *restrict sum_dy,
                                       double *restrict sum_dy_xhat,
                                       const real *restrict grad_out, const real *restrict x,
@@ -272,19 +393,31 @@ void FC_FN(batch_norm_backward_train)(real *restrict grad_x, double *restrict su
 {
     const double count = (double)(N * S);
     (void)num_threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(num_threads)
+    #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
-        #pragma omp for schedule(static)
-        for (int64_t c = 0; c < C; c++)
-            FC_FN(bn_channel_backward_sums)(&sum_dy[c], &sum_dy_xhat[c], grad_out, x, mean[c],
-                                            invstd[c], c, N, C, S);
-        #pragma omp for collapse(2) schedule(static)
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t c = 0; c < C; c++)
-                FC_FN(bn_plane_backward_train)(grad_x + (n * C + c) * S,
-                                               grad_out + (n * C + c) * S, x + (n * C + c) * S,
-                                               mean[c], invstd[c], (double)weight[c] * invstd[c],
-                                               sum_dy[c] / count, sum_dy_xhat[c] / count, S);
+        int64_t begin, end;
+        const int64_t team = bn_thread_channels(&begin, &end, C);
+        FC_FN(bn_range_backward_sums)(sum_dy, sum_dy_xhat, grad_out, x, mean, invstd,
+                                      begin, end, N, C, S);
+        if (C >= team) {
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = begin; c < end; c++)
+                    FC_FN(bn_plane_backward_train)(
+                        grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,
+                        x + (n * C + c) * S, mean[c], invstd[c],
+                        (double)weight[c] * invstd[c], sum_dy[c] / count,
+                        sum_dy_xhat[c] / count, S);
+        } else {  /* the same branch in every thread (team and C are shared) */
+            #pragma omp barrier
+            #pragma omp for collapse(2) schedule(static)
+            for (int64_t n = 0; n < N; n++)
+                for (int64_t c = 0; c < C; c++)
+                    FC_FN(bn_plane_backward_train)(
+                        grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,
+                        x + (n * C + c) * S, mean[c], invstd[c],
+                        (double)weight[c] * invstd[c], sum_dy[c] / count,
+                        sum_dy_xhat[c] / count, S);
+        }
     }
 }
 
@@ -295,7 +428,8 @@ void FC_FN(batch_norm_backward_eval)(real *restrict grad_x, const real *restrict
                                      const double *restrict invstd, const real *restrict weight,
                                      int64_t N, int64_t C, int64_t S, int num_threads)
 {
-    #pragma omp parallel for collapse(2) num_threads(num_threads) schedule(static)
+    #pragma omp parallel for collapse(2) if(N * C * S >= BN_PARALLEL_MIN) \
+        num_threads(num_threads) schedule(static)
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             FC_FN(bn_plane_backward_eval)(grad_x + (n * C + c) * S, grad_out + (n * C + c) * S,

@@ -1,7 +1,12 @@
 /* Direct kernels for layers whose GEMMs would be too thin (depthwise and other small
  * groups; the rule is use_direct in conv_gemm_impl.h), over `real`. Parallel over output
  * planes or filters, innermost loops along the contiguous ow axis with a unit-stride
- * version gcc vectorises. Their backward-data twin is conv2d_backward_data_direct. */
+ * version gcc vectorises. Their backward-data twin is conv2d_backward_data_direct.
+ * Like the GEMM, they flush denormals (denormals.h) while they work, per output plane or
+ * filter, so the thread's own mode is back in place between items: a filter or gradient
+ * decaying towards zero would otherwise send its multiply-adds down the ~100x slower
+ * microcoded path. */
+#include "denormals.h"
 
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
  * bias: (OC,) IN or NULL;  relu: 1 for max(0, .) of the result (NaN kept).
@@ -19,6 +24,7 @@ void FC_FN(conv2d_forward_depthwise)(real *restrict out, const real *restrict x,
     const int64_t out_per_group = OC / groups;
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t plane = 0; plane < N * OC; plane++) {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
         const int64_t n = plane / OC;
         const int64_t oc = plane % OC;
         const int64_t first_c = (oc / out_per_group) * in_per_group;
@@ -54,6 +60,7 @@ void FC_FN(conv2d_forward_depthwise)(real *restrict out, const real *restrict x,
                 for (int64_t ow = 0; ow < OW; ow++)
                     out_row[ow] = out_row[ow] > 0 || out_row[ow] != out_row[ow] ? out_row[ow] : 0;
         }
+        fc_flush_denormals_end(caller_mode);
     }
 }
 
@@ -64,6 +71,7 @@ static void FC_FN(bias_gradient)(real *restrict grad_bias, const real *restrict 
 {
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t oc = 0; oc < OC; oc++) {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
         real sum = 0;
         for (int64_t n = 0; n < N; n++) {
             const real *restrict plane = grad_out + (n * OC + oc) * P;
@@ -78,6 +86,7 @@ static void FC_FN(bias_gradient)(real *restrict grad_bias, const real *restrict 
                 sum += lanes[l];
         }
         grad_bias[oc] = sum;
+        fc_flush_denormals_end(caller_mode);
     }
 }
 
@@ -98,6 +107,7 @@ void FC_FN(conv2d_backward_weight_depthwise)(real *restrict grad_w, real *restri
     const int64_t out_per_group = OC / groups;
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t filter_index = 0; filter_index < OC * in_per_group; filter_index++) {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
         const int64_t oc = filter_index / in_per_group;
         const int64_t c = (oc / out_per_group) * in_per_group + filter_index % in_per_group;
         for (int64_t kh = 0; kh < KH; kh++) {
@@ -133,6 +143,7 @@ void FC_FN(conv2d_backward_weight_depthwise)(real *restrict grad_w, real *restri
                 grad_w[filter_index * KH * KW + kh * KW + kw] = sum;
             }
         }
+        fc_flush_denormals_end(caller_mode);
     }
     FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, OH * OW, num_threads);
 }

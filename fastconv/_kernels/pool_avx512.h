@@ -74,6 +74,108 @@ static void max_pool_row_avx512_f32(float *best, int64_t *best_index, const floa
         _mm512_mask_storeu_epi64(best_index + ow + 8, (__mmask8)(m >> 8), index_high);
     }
 }
+
+/* Average pooling of the inside columns [lo, hi) of one output row (see
+ * avg_pool_plane_body): 16 columns at a time, each window summed in a register from 0,
+ * tap by tap in row-major order (input rows [h_begin, h_end), kw taps per row), then
+ * divided by `divisor`. A power-of-two divisor multiplies by its reciprocal instead:
+ * the same correctly rounded value, without the slow vector division. */
+__attribute__((target("avx512f")))
+static void avg_pool_row_avx512_f32(float *row, const float *xp, int64_t W,
+                                    int64_t h_begin, int64_t h_end, int64_t kw, int64_t sw,
+                                    int64_t pw, int64_t lo, int64_t hi, int64_t divisor)
+{
+    const uint64_t magnitude = divisor < 0 ? 0 - (uint64_t)divisor : (uint64_t)divisor;
+    const int power_of_two = (magnitude & (magnitude - 1)) == 0;
+    const __m512 d = _mm512_set1_ps((float)divisor);
+    const __m512 reciprocal = _mm512_set1_ps(1.0f / (float)divisor);
+    for (int64_t ow = lo; ow < hi; ow += 16) {
+        const int64_t n = hi - ow < 16 ? hi - ow : 16;
+        __m512 sum = _mm512_setzero_ps();
+        for (int64_t ih = h_begin; ih < h_end; ih++)
+            for (int64_t j = 0; j < kw; j++)
+                sum = _mm512_add_ps(sum, load_strided_f32(xp + ih * W - pw + j + ow * sw, sw, n));
+        const __m512 mean = power_of_two ? _mm512_mul_ps(sum, reciprocal) : _mm512_div_ps(sum, d);
+        _mm512_mask_storeu_ps(row + ow, first_lanes(n), mean);
+    }
+}
+
+/* The 16 partial sums of one plane of S floats: value i to partial (lane) i % 16, a
+ * partial last block filled with +0, which leaves a partial unchanged (partials start at
+ * +0, and a sum starting at +0 is never -0). */
+__attribute__((target("avx512f")))
+static inline __m512 plane_partials_avx512_f32(const float *plane, int64_t S)
+{
+    __m512 partial = _mm512_setzero_ps();
+    for (int64_t s = 0; s < S; s += 16)
+        partial = _mm512_add_ps(partial, _mm512_maskz_loadu_ps(first_lanes(S - s), plane + s));
+    return partial;
+}
+
+/* Adds lanes k and k + 8 of a and of b: lanes 0-7 of the result are a's, 8-15 b's. */
+__attribute__((target("avx512f")))
+static inline __m512 fold_halves(__m512 a, __m512 b)
+{
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+
+/* a and b each hold two planes' 8 values (lanes 0-7, 8-15): adds values k and k + 4 of
+ * each; quarter q of the result holds a's planes (q = 0, 1) then b's (q = 2, 3). */
+__attribute__((target("avx512f")))
+static inline __m512 fold_quarters(__m512 a, __m512 b)
+{
+    return _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* out[p] = (the sum of plane p's S values) / S for `planes` planes of x, summed in
+ * sum_interleaved's order (pool_fast_impl.h): 16 partials (plane_partials), then added
+ * pairwise, partial k += partial k + width for width 8, 4, 2, 1. Sixteen planes at a time,
+ * their partials folded together by shuffles (a transposition), so each step is one
+ * vector add for all of them. */
+__attribute__((target("avx512f")))
+static void global_avg_pool_planes_avx512_f32(float *out, const float *x, int64_t planes,
+                                              int64_t S)
+{
+    const __m512 size = _mm512_set1_ps((float)S);
+    /* after the last step, lane 4j + m holds plane j + 4m */
+    const __m512i plane_order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
+                                                  2, 6, 10, 14, 3, 7, 11, 15);
+    int64_t p = 0;
+    for (; p + 16 <= planes; p += 16) {
+        __m512 width8[8], width4[4];
+        for (int k = 0; k < 8; k++)
+            width8[k] = fold_halves(plane_partials_avx512_f32(x + (p + 2 * k) * S, S),
+                                    plane_partials_avx512_f32(x + (p + 2 * k + 1) * S, S));
+        for (int k = 0; k < 4; k++)  /* quarter q: plane 4k + q, values k, k + 4 added */
+            width4[k] = fold_quarters(width8[2 * k], width8[2 * k + 1]);
+        /* within each quarter: values 0 + 2 and 1 + 3, of plane j (a) and plane j + 4 (b) */
+        const __m512 width2_low = _mm512_add_ps(
+            _mm512_shuffle_ps(width4[0], width4[1], _MM_SHUFFLE(1, 0, 1, 0)),
+            _mm512_shuffle_ps(width4[0], width4[1], _MM_SHUFFLE(3, 2, 3, 2)));
+        const __m512 width2_high = _mm512_add_ps(
+            _mm512_shuffle_ps(width4[2], width4[3], _MM_SHUFFLE(1, 0, 1, 0)),
+            _mm512_shuffle_ps(width4[2], width4[3], _MM_SHUFFLE(3, 2, 3, 2)));
+        /* quarter j: planes j, j + 4, j + 8, j + 12, each its two values added */
+        const __m512 sums = _mm512_add_ps(
+            _mm512_shuffle_ps(width2_low, width2_high, _MM_SHUFFLE(2, 0, 2, 0)),
+            _mm512_shuffle_ps(width2_low, width2_high, _MM_SHUFFLE(3, 1, 3, 1)));
+        _mm512_storeu_ps(out + p,
+                         _mm512_div_ps(_mm512_permutexvar_ps(plane_order, sums), size));
+    }
+    for (; p < planes; p++) {  /* the last planes one by one, halving one register */
+        const __m512 partial = plane_partials_avx512_f32(x + p * S, S);
+        const __m256 eight = _mm256_add_ps(
+            _mm512_castps512_ps256(partial),
+            _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(partial), 1)));
+        const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight),
+                                       _mm256_extractf128_ps(eight, 1));
+        const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+        const __m128 one = _mm_add_ss(two, _mm_shuffle_ps(two, two, 1));
+        out[p] = _mm_cvtss_f32(one) / (float)S;
+    }
+}
 #endif
 
 #endif

@@ -133,7 +133,8 @@ void FC_FN(max_pool2d_forward)(real *restrict out, int64_t *restrict indices,
                                int64_t ph, int64_t pw, int64_t dh, int64_t dw, int num_threads)
 {
     const int avx512 = sizeof(real) == sizeof(float) && use_avx512_f32();
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
         if (avx512)
             FC_FN(max_pool_plane_avx512)(out + p * OH * OW, indices + p * OH * OW, x + p * H * W,
@@ -194,6 +195,36 @@ static void FC_FN(avg_pool_plane)(real *restrict op, const real *restrict xp,
                                    count_include_pad, divisor_override);
 }
 
+/* avg_pool_plane with the inside columns done by avg_pool_row_avx512_f32; only ever
+ * called when `real` is float (the casts are no-ops then, and dead code for double). */
+static void FC_FN(avg_pool_plane_avx512)(real *restrict op, const real *restrict xp,
+                                         int64_t H, int64_t W, int64_t OH, int64_t OW,
+                                         int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                                         int64_t ph, int64_t pw,
+                                         int64_t count_include_pad, int64_t divisor_override)
+{
+#ifdef FC_POOL_AVX512
+    int64_t lo, hi;
+    inside_columns(&lo, &hi, OW, W, kw, sw, pw);
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const avg_range rh = avg_window(oh, H, kh, sh, ph);
+        real *restrict row = op + oh * OW;
+        for (int64_t ow = edge_after(-1, lo, hi); ow < OW; ow = edge_after(ow, lo, hi)) {
+            row[ow] = FC_FN(avg_window_mean)(xp, W, rh, avg_window(ow, W, kw, sw, pw),
+                                             count_include_pad, divisor_override);
+        }
+        if (lo == hi) continue;
+        avg_pool_row_avx512_f32((float *)row, (const float *)xp, W, rh.begin, rh.end, kw, sw,
+                                pw, lo, hi,
+                                avg_divisor(rh, avg_window(lo, W, kw, sw, pw),
+                                            count_include_pad, divisor_override));
+    }
+#else
+    FC_FN(avg_pool_plane)(op, xp, H, W, OH, OW, kh, kw, sh, sw, ph, pw, count_include_pad,
+                          divisor_override);
+#endif
+}
+
 /* out: (planes, OH, OW) OUT;  x: (planes, H, W) IN.  As avg_pool2d_forward_naive. */
 void FC_FN(avg_pool2d_forward)(real *restrict out, const real *restrict x,
                                int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
@@ -202,10 +233,17 @@ void FC_FN(avg_pool2d_forward)(real *restrict out, const real *restrict x,
                                int64_t count_include_pad, int64_t divisor_override,
                                int num_threads)
 {
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
-    for (int64_t p = 0; p < planes; p++)
-        FC_FN(avg_pool_plane)(out + p * OH * OW, x + p * H * W, H, W, OH, OW, kh, kw, sh, sw,
-                              ph, pw, count_include_pad, divisor_override);
+    const int avx512 = sizeof(real) == sizeof(float) && use_avx512_f32();
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
+    for (int64_t p = 0; p < planes; p++) {
+        if (avx512)
+            FC_FN(avg_pool_plane_avx512)(out + p * OH * OW, x + p * H * W, H, W, OH, OW, kh, kw,
+                                         sh, sw, ph, pw, count_include_pad, divisor_override);
+        else
+            FC_FN(avg_pool_plane)(out + p * OH * OW, x + p * H * W, H, W, OH, OW, kh, kw, sh, sw,
+                                  ph, pw, count_include_pad, divisor_override);
+    }
 }
 
 /* One plane of avg_pool2d_backward_naive's work when windows do not overlap
@@ -271,7 +309,8 @@ void FC_FN(avg_pool2d_backward)(real *restrict grad_x, const real *restrict grad
                                          num_threads);
         return;
     }
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++)
         FC_FN(avg_pool_backward_plane)(grad_x + p * H * W, grad_out + p * OH * OW, H, W, OH, OW,
                                        kh, kw, sh, sw, ph, pw, count_include_pad,
@@ -316,9 +355,20 @@ void FC_FN(adaptive_avg_pool2d_forward)(real *restrict out, const real *restrict
         return;
     }
     const int64_t block = 256;
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
-    for (int64_t p = 0; p < planes; p += block)
+    const int avx512 = sizeof(real) == sizeof(float) && use_avx512_f32();
+    (void)avx512;  /* unused without the AVX-512 loops */
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
+    for (int64_t p = 0; p < planes; p += block) {
+#ifdef FC_POOL_AVX512
+        if (avx512) {  /* only ever true for float: the casts are no-ops then */
+            global_avg_pool_planes_avx512_f32((float *)(out + p), (const float *)(x + p * H * W),
+                                              fc_min(block, planes - p), H * W);
+            continue;
+        }
+#endif
         FC_FN(global_avg_pool_planes)(out + p, x + p * H * W, fc_min(block, planes - p), H * W);
+    }
 }
 
 /* Global average pooling backward of a block of planes: each gradient spread evenly. */
@@ -345,7 +395,8 @@ void FC_FN(adaptive_avg_pool2d_backward)(real *restrict grad_x, const real *rest
         return;
     }
     const int64_t block = 256;
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
+        num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p += block)
         FC_FN(global_avg_pool_backward_planes)(grad_x + p * H * W, grad_out + p,
                                                fc_min(block, planes - p), H * W);

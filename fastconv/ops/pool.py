@@ -166,16 +166,21 @@ def max_pool2d_backward(grad_out, indices, input_shape):
         raise ValueError(f"indices must have grad_out's shape {grad_out.shape}, "
                          f"got {indices.shape}")
     plane = input_shape[2] * input_shape[3]
-    if indices.size and (indices.min() < 0 or indices.max() >= plane):
-        raise ValueError(f"indices must lie in [0, H*W) = [0, {plane}), got values from "
-                         f"{indices.min()} to {indices.max()}")
     dtype = float_dtype(grad_out)
     if grad_out.size == 0:
         return np.zeros(input_shape, dtype)
     grad_x = np.empty(input_shape, dtype)
-    _pool.max_pool2d_backward(grad_x, contiguous(grad_out, dtype),
+    # The kernel range-checks each index as it scatters (a separate min/max here would
+    # read the int64 indices twice more) and skips the bad ones. A uint64 index too big
+    # for int64 wraps to a negative one, so it is refused as well.
+    invalid = np.empty(input_shape[:2], np.int64)
+    _pool.max_pool2d_backward(grad_x, invalid, contiguous(grad_out, dtype),
                               contiguous(indices, np.int64), get_num_threads())
+    if invalid.any():
+        raise ValueError(f"indices must lie in [0, H*W) = [0, {plane}), got values from "
+                         f"{indices.min()} to {indices.max()}")
     return grad_x
+
 
 
 # ----------------------------------------------------------------------------- avg pool
