@@ -252,7 +252,7 @@ static void FC_FN(weight_task)(const FC_FN(weight_job) *job, int64_t task, int e
                    FC_FN(conv_pack_im2col_t), &columns, &epilogue, engine_threads);
 }
 
-/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT;
+/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT, or NULL to skip it;
  * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. */
 void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
                                    const real *restrict grad_out, const real *restrict x,
@@ -297,6 +297,15 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
             grad_w[i] = sum;
         }
     }
-    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
+    if (grad_bias)
+        FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
     free(table);
+}
+
+/* grad_bias: (OC,) OUT;  grad_out: (N, OC, OH, OW) IN. The sums conv2d_backward_weight
+ * makes on the way, for a caller that wants the bias gradient alone. */
+void FC_FN(conv2d_backward_bias)(real *restrict grad_bias, const real *restrict grad_out,
+                                 int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads)
+{
+    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, OH * OW, num_threads);
 }
