@@ -489,3 +489,28 @@ def test_large_batch_runs_and_threads():
     _conv.conv2d_backward_weight_direct(gw, gb, np.empty((1, 32)), grad_out, x, *geometry, 1)
     for fast, direct in zip(results[0], (grad_x, gw, gb)):
         np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("x_shape, w_shape, geometry", [
+    ((3, 64, 7, 6), (5, 64, 3, 3), (1, 1, 1, 1, 1, 1, 1)),    # 32-channel runs of one tap
+    ((2, 96, 5, 9), (4, 48, 2, 3), (2, 1, 1, 2, 1, 2, 2)),    # groups, dilation, stride
+    ((2, 40, 9, 9), (6, 40, 1, 1), (2, 3, 1, 0, 1, 1, 1)),    # strided, padded 1x1
+])
+def test_backward_weight_with_many_channels_per_group(x_shape, w_shape, geometry, dtype, tol):
+    # Backward-weight stages x channels last, so each tap reads C/groups adjacent values;
+    # these shapes give whole 32-wide slivers of one tap and edges in the padding.
+    x, grad_w_direct = randn(*x_shape).astype(dtype), np.empty(w_shape, dtype)
+    stride, pads, kernel = geometry[:2], geometry[2:4], w_shape[2:]
+    out_size = tuple(window_output_size(n, k, s, p, d) for n, k, s, p, d in
+                     zip(x_shape[2:], kernel, stride, pads, geometry[4:6]))
+    grad_out = randn(x_shape[0], w_shape[0], *out_size).astype(dtype)
+    _conv.conv2d_backward_weight_direct(grad_w_direct, np.empty(w_shape[0], dtype),
+                                        np.empty((1, out_size[1]), dtype), grad_out, x, *geometry, 1)
+    results = []
+    for threads in (1, 2):
+        grad_w = np.full(w_shape, np.nan, dtype)
+        _conv.conv2d_backward_weight(grad_w, np.empty(0, dtype), grad_out, x, *geometry, threads)
+        results.append(grad_w)
+    np.testing.assert_array_equal(results[1], results[0])
+    np.testing.assert_allclose(results[0], grad_w_direct, rtol=tol, atol=tol)

@@ -7,8 +7,10 @@
  * Extra memory per call, beyond the outputs and the engine's own per-thread arena: a table of
  * C/groups*KH*KW conv_tap entries (malloc, freed on return); and in the calling thread's
  * fc_workspace buffers, which persist between calls: one copy of w (stride-1
- * backward-data's flipped filters) and at most BATCH_RUNS_MAX - 1 = 15 copies of grad_w
- * (backward-weight's partial sums, conv_gemm_impl.h). Nothing is allocated in a loop.
+ * backward-data's flipped filters), at most BATCH_RUNS_MAX = 16 copies of grad_w
+ * (backward-weight's partial sums, conv_gemm_impl.h) and, per thread, one run of images of a
+ * group's x channels last (backward-weight's staging; a run is at most
+ * max(4096 / (OH*OW) rounded up, N / 16 rounded up) images). Nothing is allocated in a loop.
  */
 #include <stdlib.h>
 
@@ -125,7 +127,7 @@ static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t 
 
 /* The calling thread's engine workspaces (gemm.h) the GEMM kernels use; they are kept
  * between calls, so big layers do not pay for fresh pages on every call. */
-enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1 };
+enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1, WORKSPACE_CHANNELS_LAST = 2 };
 
 /* Whether to run independent GEMM tasks side by side, one engine thread each (when there
  * are enough to keep every thread busy and roughly balanced), rather than one after the

@@ -227,33 +227,66 @@ static inline int64_t FC_FN(images_per_run)(int64_t N, int64_t P)
     return images < N ? images : N;
 }
 
-/* One backward-weight GEMM: task = run * groups + g, writing grad_w of group g for run. */
+/* One backward-weight GEMM: task = run * groups + g, writing the partial grad_w of group g
+ * for run, its taps in (kh, kw, c) order (conv_pack_im2col_cl's columns). */
 typedef struct {
-    real *grad_w, *partials;   /* partials: (runs - 1) copies of grad_w, for runs 1.. */
+    real *partials;            /* runs copies of grad_w, taps in (kh, kw, c) order */
     const real *grad_out, *x;
     int64_t N, groups, images_per_run;
     const conv_shape *s;
+    const conv_shape *staged;  /* the geometry over the staged x: s, or 1x1's sampled_shape */
 } FC_FN(weight_job);
+
+/* Images [first, end) of the run's group channels of x, channels last, into staged. */
+static void FC_FN(stage_images)(const FC_FN(weight_job) *job, real *restrict staged,
+                                const real *restrict x_g, int64_t first, int64_t end)
+{
+    const conv_shape *s = job->s;
+    const int64_t HW = s->H * s->W, Cg = s->in_per_group;
+    const int64_t staged_pixels = job->staged->H * job->staged->W;
+    for (int64_t image = first; image < end; image++) {
+        real *dst = staged + image * staged_pixels * Cg;
+        if (job->staged == s)
+            FC_FN(to_channels_last)(dst, x_g + image * s->C * HW, Cg, HW, HW);
+        else
+            FC_FN(to_channels_last_sampled)(dst, x_g + image * s->C * HW, Cg, HW, s);
+    }
+}
 
 static void FC_FN(weight_task)(const FC_FN(weight_job) *job, int64_t task, int engine_threads)
 {
     const conv_shape *s = job->s;
     const int64_t run = task / job->groups, g = task % job->groups;
-    const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t Cg = s->in_per_group, taps = Cg * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t staged_pixels = job->staged->H * job->staged->W;
     const int64_t n0 = run * job->images_per_run;
     const int64_t images = job->N - n0 < job->images_per_run ? job->N - n0 : job->images_per_run;
-    real *dst = run == 0 ? job->grad_w : job->partials + (run - 1) * s->OC * taps;
+    real *staged = fc_workspace(WORKSPACE_CHANNELS_LAST,
+                                (size_t)(images * staged_pixels * Cg) * sizeof(real));
+    if (!staged)
+        abort();   /* as the engine does when its own buffers cannot be had */
+    const real *x_g = job->x + (n0 * s->C + g * Cg) * s->H * s->W;
+    if (engine_threads > 1) {
+        #pragma omp parallel for num_threads(engine_threads) schedule(static)
+        for (int64_t image = 0; image < images; image++)
+            FC_FN(stage_images)(job, staged, x_g, image, image + 1);
+    } else {
+        FC_FN(stage_images)(job, staged, x_g, 0, images);
+    }
     const FC_FN(batch_source) gradients = {
         job->grad_out + (n0 * s->OC + g * s->out_per_group) * P, s->OC * P, s };
-    const FC_FN(batch_source) columns = {
-        job->x + (n0 * s->C + g * s->in_per_group) * s->H * s->W, s->C * s->H * s->W, s };
-    const FC_FN(fc_epilogue) epilogue = { .c = dst + g * s->out_per_group * taps, .ldc = taps };
+    const FC_FN(batch_source) columns = { staged, staged_pixels * Cg, job->staged };
+    const FC_FN(fc_epilogue) epilogue = {
+        .c = job->partials + run * s->OC * taps + g * s->out_per_group * taps, .ldc = taps };
     FC_FN(fc_gemm)(s->out_per_group, taps, images * P, FC_FN(conv_pack_grad_out), &gradients,
-                   FC_FN(conv_pack_im2col_t), &columns, &epilogue, engine_threads);
+                   FC_FN(conv_pack_im2col_cl), &columns, &epilogue, engine_threads);
 }
 
 /* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT, or NULL to skip it;
- * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. */
+ * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN.
+ * Each task stages its run's x channels last in a per-thread workspace and runs one GEMM
+ * into its own partial; the partials are then added in run order, taps put back in
+ * (c, kh, kw) order on the way. */
 void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
                                    const real *restrict grad_out, const real *restrict x,
                                    int64_t N, int64_t C, int64_t H, int64_t W,
@@ -264,13 +297,12 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
     conv_shape s;
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
-    const int64_t P = OH * OW, size = OC * s.in_per_group * KH * KW;
+    const int64_t P = OH * OW, Cg = s.in_per_group, taps = Cg * KH * KW, size = OC * taps;
     const int64_t images_per_run = FC_FN(images_per_run)(N, P);
     const int64_t runs = (N + images_per_run - 1) / images_per_run;
-    real *partials = table && runs > 1
-                     ? fc_workspace(WORKSPACE_PARTIALS, (size_t)((runs - 1) * size) * sizeof(real))
-                     : NULL;
-    if (!table || (runs > 1 && !partials) || FC_FN(use_direct)(&s)) {
+    real *partials = table ? fc_workspace(WORKSPACE_PARTIALS, (size_t)(runs * size) * sizeof(real))
+                           : NULL;
+    if (!partials || FC_FN(use_direct)(&s)) {
         free(table);
         FC_FN(conv2d_backward_weight_depthwise)(grad_w, grad_bias, grad_out, x, N, C, H, W,
                                                 OC, KH, KW, OH, OW, stride_h, stride_w,
@@ -278,7 +310,12 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
                                                 groups, num_threads);
         return;
     }
-    const FC_FN(weight_job) job = { grad_w, partials, grad_out, x, N, groups, images_per_run, &s };
+    /* a strided or padded 1x1 layer reads a subsample of x: stage only that */
+    const conv_shape sampled = FC_FN(sampled_shape)(&s);
+    const int subsample = KH == 1 && KW == 1 &&
+                          (stride_h != 1 || stride_w != 1 || pad_top != 0 || pad_left != 0);
+    const FC_FN(weight_job) job = { partials, grad_out, x, N, groups, images_per_run, &s,
+                                    subsample ? &sampled : &s };
     const int64_t tasks = runs * groups;
     if (spread_tasks(tasks, num_threads)) {
         #pragma omp parallel for num_threads(num_threads) schedule(static)
@@ -288,15 +325,17 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
         for (int64_t task = 0; task < tasks; task++)
             FC_FN(weight_task)(&job, task, num_threads);
     }
-    if (runs > 1) {
-        #pragma omp parallel for num_threads(num_threads) schedule(static)
-        for (int64_t i = 0; i < size; i++) {
-            real sum = grad_w[i];
-            for (int64_t run = 1; run < runs; run++)
-                sum += partials[(run - 1) * size + i];
-            grad_w[i] = sum;
-        }
-    }
+    const int64_t KHW = KH * KW;
+    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    for (int64_t oc = 0; oc < OC; oc++)
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t k = 0; k < KHW; k++) {
+                const real *restrict from = partials + oc * taps + k * Cg + c;
+                real sum = from[0];
+                for (int64_t run = 1; run < runs; run++)
+                    sum += from[run * size];
+                grad_w[(oc * Cg + c) * KHW + k] = sum;
+            }
     if (grad_bias)
         FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
     free(table);
