@@ -311,37 +311,38 @@ FC_INLINE_COPIES void FC_FN(conv_store_images)(const void *context, const real *
 
 /* col2im as backward-data's store: tile element (i, j) is the gradient of the im2col entry
  * (tap row0 + i0 + i, pixel j0 + j), added to the one grad_x element that entry was read
- * from (nothing, for padding).
+ * from (nothing, for padding). Runs of pixels along one output row outermost, so the
+ * cursor is worked out once per run, not once per run and tap.
  * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
 FC_INLINE_COPIES void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
                               int64_t i0, int64_t j0, int64_t m, int64_t n)
 {
     const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
     const conv_shape *s = target->shape;
-    const pixel_cursor start = pixel_at(s, j0);
-    for (int64_t i = 0; i < m; i++) {
-        const conv_tap *tap = &s->taps[target->row0 + i0 + i];
-        const real *values = tile + i * ld;
-        pixel_cursor at = start;
-        for (int64_t t = 0; t < n;) {
-            const int64_t len = row_run(s, &at, n - t);
-            const int64_t ih = at.oh * s->stride_h + tap->offset_h;
+    const conv_tap *taps = &s->taps[target->row0 + i0];
+    pixel_cursor at = pixel_at(s, j0);
+    for (int64_t t = 0; t < n;) {
+        const int64_t len = row_run(s, &at, n - t);
+        real *image = target->data + at.n * target->image_stride;
+        const int64_t ih_base = at.oh * s->stride_h, ow_end = at.ow + len;
+        for (int64_t i = 0; i < m; i++) {
+            const conv_tap *tap = &taps[i];
+            const int64_t ih = ih_base + tap->offset_h;
             const int64_t a = tap->ow_first < at.ow ? at.ow : tap->ow_first;
-            const int64_t b = tap->ow_end < at.ow + len ? tap->ow_end : at.ow + len;
-            if (ih >= 0 && ih < s->H && a < b) {
-                real *restrict row = target->data + at.n * target->image_stride
-                                     + tap->channel_offset + ih * s->W + tap->offset_w;
-                const real *restrict v = values + t - at.ow;
-                if (s->stride_w == 1) {
-                    for (int64_t o = a; o < b; o++)
-                        row[o] += v[o];
-                } else {
-                    for (int64_t o = a; o < b; o++)
-                        row[o * s->stride_w] += v[o];
-                }
+            const int64_t b = tap->ow_end < ow_end ? tap->ow_end : ow_end;
+            if (ih < 0 || ih >= s->H || a >= b)
+                continue;
+            real *restrict row = image + tap->channel_offset + ih * s->W + tap->offset_w;
+            const real *restrict v = tile + i * ld + t - at.ow;
+            if (s->stride_w == 1) {
+                for (int64_t o = a; o < b; o++)
+                    row[o] += v[o];
+            } else {
+                for (int64_t o = a; o < b; o++)
+                    row[o * s->stride_w] += v[o];
             }
-            t += len;
-            pixel_advance(s, &at, len);
         }
+        t += len;
+        pixel_advance(s, &at, len);
     }
 }
