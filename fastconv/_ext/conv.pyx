@@ -1,4 +1,4 @@
-# distutils: sources = [fastconv/_kernels/conv.c, fastconv/_kernels/gemm.c, fastconv/_kernels/gemm_dispatch.c, fastconv/_kernels/gemm_kernel_avx512.c, fastconv/_kernels/gemm_kernel_avx2.c, fastconv/_kernels/gemm_kernel_generic.c]
+# distutils: sources = [fastconv/_kernels/conv.c, fastconv/_kernels/gemm.c, fastconv/_kernels/gemm_dispatch.c, fastconv/_kernels/gemm_kernel_avx512.c, fastconv/_kernels/gemm_kernel_avx2.c, fastconv/_kernels/gemm_kernel_generic.c, fastconv/_kernels/conv_transpose_avx512.c]
 """Bindings for conv.h: buffers in, one nogil call out. Checks live in fastconv/ops/conv.py.
 
 Every function takes the geometry as (stride_h, stride_w, pad_top, pad_left, dilation_h,

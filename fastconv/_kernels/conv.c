@@ -13,9 +13,11 @@
  * max(4096 / (OH*OW) rounded up, N / 16 rounded up) images). Nothing is allocated in a loop.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fastconv.h"
 #include "conv.h"
+#include "conv_transpose.h"
 #include "gemm.h"
 
 #ifdef _OPENMP
@@ -31,6 +33,48 @@
 #else
 #define FC_INLINE_COPIES
 #endif
+
+/* Whether fast_transpose_<precision> below has a SIMD transpose to run: float while the
+ * engine runs its avx512 kernels (which tells that the CPU has avx512f; FASTCONV_ISA forcing
+ * another ISA turns it off as well). */
+static inline int has_fast_transpose_f32(void)
+{
+#ifdef FC_CONV_TRANSPOSE_AVX512
+    return strcmp(fc_gemm_isa(), "avx512") == 0;
+#else
+    return 0;
+#endif
+}
+
+static inline int has_fast_transpose_f64(void)
+{
+    return 0;
+}
+
+/* dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols, with the SIMD
+ * transpose of conv_transpose.h where this ISA and precision have one. Returns 0, having
+ * written nothing, where there is none. */
+static inline int fast_transpose_f32(float *restrict dst, int64_t dst_stride,
+                                     const float *restrict src, int64_t src_stride,
+                                     int64_t rows, int64_t cols)
+{
+#ifdef FC_CONV_TRANSPOSE_AVX512
+    if (has_fast_transpose_f32()) {
+        fc_conv_transpose_avx512_f32(dst, dst_stride, src, src_stride, rows, cols);
+        return 1;
+    }
+#endif
+    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    return 0;
+}
+
+static inline int fast_transpose_f64(double *restrict dst, int64_t dst_stride,
+                                     const double *restrict src, int64_t src_stride,
+                                     int64_t rows, int64_t cols)
+{
+    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    return 0;
+}
 
 /* Which row of a per-thread scratch buffer the calling thread owns. */
 static inline int64_t thread_index(void)

@@ -102,8 +102,8 @@ FC_INLINE_COPIES void FC_FN(conv_pack_grad_out_cols)(real *restrict dst, const v
 /* Backward-weight's A operand: grad_out, output channels x pixels.
  * dst: packed A block OUT (rows = output channels first.. of the group, depth = pixels k0..);
  * source: batch_source over grad_out IN. Per image segment, a sliver's R planes are a
- * row-major matrix whose rows run along the depth: the engine's transposing packer (SIMD
- * where the ISA has one) copies them. */
+ * row-major matrix whose rows run along the depth, transposed into place by the SIMD
+ * transpose (or the engine's transposing packer) where the ISA has one. */
 void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
@@ -115,9 +115,16 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
         int64_t n = k0 / P, p = k0 % P;
         for (int64_t k = 0; k < depth;) {
             const int64_t len = P - p < depth - k ? P - p : depth - k;
-            const FC_FN(fc_matrix) planes = {
-                src->data + n * src->image_stride + (first + s * R) * P + p, P, 1 };
-            FC_FN(fc_pack_rows)(sliver + k * R, &planes, 0, rows, 0, len, R);
+            const real *planes = src->data + n * src->image_stride + (first + s * R) * P + p;
+            real *restrict d = sliver + k * R;
+            if (FC_FN(fast_transpose)(d, R, planes, P, rows, len)) {
+                for (int64_t i = 0; i < len; i++)
+                    for (int64_t r = rows; r < R; r++)
+                        d[i * R + r] = 0;
+            } else {
+                const FC_FN(fc_matrix) matrix = { planes, P, 1 };
+                FC_FN(fc_pack_rows)(d, &matrix, 0, rows, 0, len, R);
+            }
             k += len;
             n++;
             p = 0;
@@ -126,11 +133,14 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
 }
 
 /* x of one image, channels last: dst[p * channels + c] = src[c * channel_stride + p] for the
- * `pixels` pixels of each channel. In 16 x 16 blocks, so both sides stay in L1. */
+ * `pixels` pixels of each channel. The SIMD transpose where there is one, else in 16 x 16
+ * blocks, so both sides stay in L1. */
 FC_INLINE_COPIES static void FC_FN(to_channels_last)(real *restrict dst, const real *restrict src,
                                                      int64_t channels, int64_t pixels,
                                                      int64_t channel_stride)
 {
+    if (FC_FN(fast_transpose)(dst, channels, src, channel_stride, channels, pixels))
+        return;
     for (int64_t p0 = 0; p0 < pixels; p0 += 16) {
         const int64_t p1 = p0 + 16 < pixels ? p0 + 16 : pixels;
         for (int64_t c0 = 0; c0 < channels; c0 += 16) {
