@@ -121,9 +121,10 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
     free(table);
 }
 
-/* How many input channels of a group one backward-data GEMM covers: a fixed share, so an
- * image splits into several independent tasks (col2im of different channels never meets)
- * for batch-1 threading, with about 192+ rows per GEMM to amortise packing grad_out. */
+/* How many input channels of a group one backward-data GEMM covers when there are few runs
+ * of images: a fixed share, so an image splits into several independent tasks (col2im of
+ * different channels never meets) for batch-1 threading, with about 192+ rows per GEMM to
+ * amortise packing grad_out. */
 static inline int64_t FC_FN(channels_per_task)(const conv_shape *s)
 {
     const int64_t taps = s->KH * s->KW, rows = s->in_per_group * taps;
@@ -184,10 +185,12 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
         }
     }
     const int64_t taps = s.in_per_group * KH * KW, P = OH * OW;
-    const int64_t chunk = FC_FN(channels_per_task)(&s);
-    const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
     const int64_t images_per_run = FC_FN(images_per_gemm)(N, P);
     const int64_t runs = (N + images_per_run - 1) / images_per_run;
+    /* Runs of images enough for the threads: whole groups per GEMM, grad_out packed once
+     * (measured: 10% off the simple CNN's conv2); else channel chunks as well. */
+    const int64_t chunk = runs * groups >= 8 ? s.in_per_group : FC_FN(channels_per_task)(&s);
+    const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
     const int64_t tasks = runs * groups * chunks;
     #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && tasks > 1)
     for (int64_t task = 0; task < tasks; task++) {
