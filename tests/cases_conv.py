@@ -81,6 +81,9 @@ def backward_example(nd):
         out_per_group = w_shape[0] // kwargs["groups"]
         reduction = max(out_per_group * math.prod(w_shape[2:]),   # grad_x
                         x_shape[0] * math.prod(out_size))         # grad_weight, grad_bias
+        if draw(st.booleans(), label="masked"):
+            kwargs = dict(kwargs, output_mask=draw(st.tuples(st.booleans(), st.booleans(),
+                                                             st.booleans()), label="output_mask"))
         return Example((grad_out, x, weight), kwargs, reduction)
     return example
 

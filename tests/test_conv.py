@@ -143,6 +143,54 @@ def test_empty_batch(impl, dtype):
     assert not np.any(grads1[1]) and not np.any(grads1[2])
 
 
+# ---------------------------------------------------------------- output_mask
+
+MASKS = [(want_x, want_w, want_b) for want_x in (True, False) for want_w in (True, False)
+         for want_b in (True, False)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op, x_shape, w_shape, kwargs", [
+    ("conv2d_backward", (3, 4, 9, 8), (6, 4, 3, 3), dict(padding=1)),             # stride-1 path
+    ("conv2d_backward", (2, 4, 9, 8), (6, 2, 3, 2), dict(stride=2, groups=2)),    # col2im path
+    ("conv2d_backward", (2, 3, 7, 7), (6, 1, 3, 3), dict(padding=1, groups=3)),   # depthwise
+    ("conv1d_backward", (2, 3, 11), (5, 3, 3), dict(padding="same")),
+])
+def test_output_mask_computes_the_same_arrays_and_none_elsewhere(dtype, op, x_shape, w_shape, kwargs):
+    x, weight = randn(*x_shape).astype(dtype), randn(*w_shape).astype(dtype)
+    grad_out = randn(*getattr(ops, op[:-len("_backward")])(x, weight, **kwargs).shape).astype(dtype)
+    full = getattr(ops, op)(grad_out, x, weight, **kwargs)
+    for mask in MASKS:
+        masked = getattr(ops, op)(grad_out, x, weight, output_mask=mask, **kwargs)
+        assert isinstance(masked, tuple) and len(masked) == 3
+        for want, got, expected in zip(mask, masked, full):
+            if want:
+                assert got.dtype == expected.dtype
+                assert got.tobytes() == expected.tobytes()
+            else:
+                assert got is None
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+def test_output_mask_on_an_empty_batch(impl):
+    x, weight = np.zeros((0, 2, 4, 4), np.float32), np.ones((3, 2, 3, 3), np.float32)
+    grad_x, grad_weight, grad_bias = impl.conv2d_backward(
+        np.zeros((0, 3, 2, 2), np.float32), x, weight, output_mask=(False, True, True))
+    assert grad_x is None
+    np.testing.assert_array_equal(grad_weight, np.zeros(weight.shape, np.float32))
+    np.testing.assert_array_equal(grad_bias, np.zeros(3, np.float32))
+
+
+@pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
+@pytest.mark.parametrize("mask", [(True, True), (True, True, True, True), "TTT", (1, 1, 0),
+                                  (True, None, False), True])
+def test_bad_output_mask(impl, mask):
+    with pytest.raises(TypeError, match=r"output_mask must be a sequence of 3 bools"):
+        impl.conv2d_backward(np.ones((1, 6, 3, 3)), X, W, groups=2, output_mask=mask)
+    with pytest.raises(TypeError, match=r"output_mask must be a sequence of 3 bools"):
+        impl.conv1d_backward(np.ones((1, 6, 3)), X1, W1, groups=2, output_mask=mask)
+
+
 # ---------------------------------------------------------------- dtypes
 
 def test_dtype_rules():
@@ -397,6 +445,13 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             np.testing.assert_array_equal(grad_b, results[0][1])
         _check_close(results[0][0], grad_w_direct, dtype, reduction, integer_valued)
         _check_close(results[0][1], grad_b_direct, dtype, reduction, integer_valued)
+        # an empty grad_bias: the bias sums are skipped, grad_w unchanged
+        grad_w = np.full(w_shape, np.nan, dtype)
+        backward_weight(grad_w, np.empty(0, dtype), grad_out, x, *geometry, 2)
+        np.testing.assert_array_equal(grad_w, results[0][0])
+    grad_b = np.full(w_shape[0], np.nan, dtype)
+    _conv.conv2d_backward_bias(grad_b, grad_out, 2)
+    np.testing.assert_array_equal(grad_b, results[0][1])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -452,3 +507,28 @@ def test_depthwise_kernels_flush_denormals_inside_the_kernel_only(threads):
     assert not grad_weight.any() and not grad_bias.any()
     # The calling thread's floating-point mode is given back: NumPy still sees denormals.
     assert np.float32(tiny) * np.float32(1.0) != 0
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("x_shape, w_shape, geometry", [
+    ((3, 64, 7, 6), (5, 64, 3, 3), (1, 1, 1, 1, 1, 1, 1)),    # 32-channel runs of one tap
+    ((2, 96, 5, 9), (4, 48, 2, 3), (2, 1, 1, 2, 1, 2, 2)),    # groups, dilation, stride
+    ((2, 40, 9, 9), (6, 40, 1, 1), (2, 3, 1, 0, 1, 1, 1)),    # strided, padded 1x1
+])
+def test_backward_weight_with_many_channels_per_group(x_shape, w_shape, geometry, dtype, tol):
+    # Backward-weight stages x channels last, so each tap reads C/groups adjacent values;
+    # these shapes give whole 32-wide slivers of one tap and edges in the padding.
+    x, grad_w_direct = randn(*x_shape).astype(dtype), np.empty(w_shape, dtype)
+    stride, pads, kernel = geometry[:2], geometry[2:4], w_shape[2:]
+    out_size = tuple(window_output_size(n, k, s, p, d) for n, k, s, p, d in
+                     zip(x_shape[2:], kernel, stride, pads, geometry[4:6]))
+    grad_out = randn(x_shape[0], w_shape[0], *out_size).astype(dtype)
+    _conv.conv2d_backward_weight_direct(grad_w_direct, np.empty(w_shape[0], dtype),
+                                        np.empty((1, out_size[1]), dtype), grad_out, x, *geometry, 1)
+    results = []
+    for threads in (1, 2):
+        grad_w = np.full(w_shape, np.nan, dtype)
+        _conv.conv2d_backward_weight(grad_w, np.empty(0, dtype), grad_out, x, *geometry, threads)
+        results.append(grad_w)
+    np.testing.assert_array_equal(results[1], results[0])
+    np.testing.assert_allclose(results[0], grad_w_direct, rtol=tol, atol=tol)

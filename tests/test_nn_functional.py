@@ -45,6 +45,26 @@ def test_conv2d_relu_gradients_and_equality_with_unfused():
         np.testing.assert_allclose(a.grad, c.grad, rtol=1e-12, atol=1e-12)
 
 
+def test_conv_backward_asks_only_for_the_gradients_that_flow(monkeypatch):
+    masks, conv2d_backward = [], ops.conv2d_backward
+
+    def spy(grad_out, x, weight, output_mask, **geometry):
+        masks.append(output_mask)
+        return conv2d_backward(grad_out, x, weight, output_mask=output_mask, **geometry)
+
+    monkeypatch.setattr(F.Conv2d, "backward_op", staticmethod(spy))
+    monkeypatch.setattr(ops, "conv2d_backward", spy)        # the fused conv + ReLU's call
+    image = Tensor(rand(2, 3, 5, 5))                        # data: needs no gradient
+    weight, bias = Tensor(rand(4, 3, 3, 3), requires_grad=True), Tensor(rand(4))  # frozen bias
+    F.conv2d(image, weight, bias, padding=1).sum().backward()
+    assert masks == [(False, True, False)]
+    assert weight.grad is not None and bias.grad is None and image.grad is None
+    hidden = Tensor(rand(2, 3, 5, 5), requires_grad=True)
+    F.conv2d_relu(hidden, Tensor(rand(4, 3, 3, 3)), bias.requires_grad_()).sum().backward()
+    assert masks[1:] == [(True, False, True)]
+    assert hidden.grad is not None and bias.grad is not None
+
+
 @pytest.mark.parametrize("fn", [
     lambda x: F.max_pool2d(x, 2), lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True),
     lambda x: F.max_pool2d(x, 2, 1, dilation=2),

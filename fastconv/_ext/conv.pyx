@@ -1,4 +1,4 @@
-# distutils: sources = [fastconv/_kernels/conv.c, fastconv/_kernels/gemm.c, fastconv/_kernels/gemm_dispatch.c, fastconv/_kernels/gemm_kernel_avx512.c, fastconv/_kernels/gemm_kernel_avx2.c, fastconv/_kernels/gemm_kernel_generic.c]
+# distutils: sources = [fastconv/_kernels/conv.c, fastconv/_kernels/gemm.c, fastconv/_kernels/gemm_dispatch.c, fastconv/_kernels/gemm_kernel_avx512.c, fastconv/_kernels/gemm_kernel_avx2.c, fastconv/_kernels/gemm_kernel_generic.c, fastconv/_kernels/conv_transpose_avx512.c]
 """Bindings for conv.h: buffers in, one nogil call out. Checks live in fastconv/ops/conv.py.
 
 Every function takes the geometry as (stride_h, stride_w, pad_top, pad_left, dilation_h,
@@ -40,6 +40,10 @@ cdef extern from "conv.h" nogil:
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
         int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
         int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_backward_bias_f32(float *grad_bias, const float *grad_out,
+        int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads)
+    void conv2d_backward_bias_f64(double *grad_bias, const double *grad_out,
+        int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads)
     void conv2d_forward_depthwise_f32(float *out, const float *x, const float *w, const float *bias, int relu,
         int64_t N, int64_t C, int64_t H, int64_t W,
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -178,35 +182,47 @@ def conv2d_backward_data_direct(floating[:, :, :, ::1] grad_x,           # OUT (
 
 
 def conv2d_backward_weight(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/groups, KH, KW)
-                           floating[::1] grad_bias,                 # OUT (OC,)
+                           floating[::1] grad_bias,                 # OUT (OC,), or empty: not computed
                            const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
                            const floating[:, :, :, ::1] x,          # IN  (N, C, H, W)
                            int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                            int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
     with nogil:
         if floating is float:
-            conv2d_backward_weight_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+            conv2d_backward_weight_f32(&grad_w[0, 0, 0, 0], &grad_bias[0] if grad_bias.shape[0] else NULL, &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
                                        x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
                                        stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
         else:
-            conv2d_backward_weight_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+            conv2d_backward_weight_f64(&grad_w[0, 0, 0, 0], &grad_bias[0] if grad_bias.shape[0] else NULL, &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
                                        x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
                                        stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
 
 
+def conv2d_backward_bias(floating[::1] grad_bias,                 # OUT (OC,)
+                         const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
+                         int num_threads):
+    with nogil:
+        if floating is float:
+            conv2d_backward_bias_f32(&grad_bias[0], &grad_out[0, 0, 0, 0], grad_out.shape[0],
+                                     grad_out.shape[1], grad_out.shape[2], grad_out.shape[3], num_threads)
+        else:
+            conv2d_backward_bias_f64(&grad_bias[0], &grad_out[0, 0, 0, 0], grad_out.shape[0],
+                                     grad_out.shape[1], grad_out.shape[2], grad_out.shape[3], num_threads)
+
+
 def conv2d_backward_weight_depthwise(floating[:, :, :, ::1] grad_w,          # OUT (OC, C/groups, KH, KW)
-                                     floating[::1] grad_bias,                 # OUT (OC,)
+                                     floating[::1] grad_bias,                 # OUT (OC,), or empty: not computed
                                      const floating[:, :, :, ::1] grad_out,   # IN  (N, OC, OH, OW)
                                      const floating[:, :, :, ::1] x,          # IN  (N, C, H, W)
                                      int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                      int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
     with nogil:
         if floating is float:
-            conv2d_backward_weight_depthwise_f32(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+            conv2d_backward_weight_depthwise_f32(&grad_w[0, 0, 0, 0], &grad_bias[0] if grad_bias.shape[0] else NULL, &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
                                                  x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
                                                  stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
         else:
-            conv2d_backward_weight_depthwise_f64(&grad_w[0, 0, 0, 0], &grad_bias[0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+            conv2d_backward_weight_depthwise_f64(&grad_w[0, 0, 0, 0], &grad_bias[0] if grad_bias.shape[0] else NULL, &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
                                                  x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
                                                  stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
 

@@ -7,13 +7,19 @@
  * Extra memory per call, beyond the outputs and the engine's own per-thread arena: a table of
  * C/groups*KH*KW conv_tap entries (malloc, freed on return); and in the calling thread's
  * fc_workspace buffers, which persist between calls: one copy of w (stride-1
- * backward-data's flipped filters) and at most BATCH_RUNS_MAX - 1 = 15 copies of grad_w
- * (backward-weight's partial sums, conv_gemm_impl.h). Nothing is allocated in a loop.
+ * backward-data's flipped filters), at most BATCH_RUNS_MAX = 16 copies of grad_w
+ * (backward-weight's partial sums, conv_gemm_impl.h) and, per thread, one run of images of a
+ * group's x channels last (backward-weight's staging; a run is at most
+ * max(4096 / (OH*OW) rounded up, N / 16 rounded up) images) and, per thread, one
+ * zero-bordered run of images of x (the padded forward's input, bounded above
+ * conv2d_forward in conv_gemm_impl.h). Nothing is allocated in a loop.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "fastconv.h"
 #include "conv.h"
+#include "conv_transpose.h"
 #include "gemm.h"
 
 #ifdef _OPENMP
@@ -29,6 +35,48 @@
 #else
 #define FC_INLINE_COPIES
 #endif
+
+/* Whether fast_transpose_<precision> below has a SIMD transpose to run: float while the
+ * engine runs its avx512 kernels (which tells that the CPU has avx512f; FASTCONV_ISA forcing
+ * another ISA turns it off as well). */
+static inline int has_fast_transpose_f32(void)
+{
+#ifdef FC_CONV_TRANSPOSE_AVX512
+    return strcmp(fc_gemm_isa(), "avx512") == 0;
+#else
+    return 0;
+#endif
+}
+
+static inline int has_fast_transpose_f64(void)
+{
+    return 0;
+}
+
+/* dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols, with the SIMD
+ * transpose of conv_transpose.h where this ISA and precision have one. Returns 0, having
+ * written nothing, where there is none. */
+static inline int fast_transpose_f32(float *restrict dst, int64_t dst_stride,
+                                     const float *restrict src, int64_t src_stride,
+                                     int64_t rows, int64_t cols)
+{
+#ifdef FC_CONV_TRANSPOSE_AVX512
+    if (has_fast_transpose_f32()) {
+        fc_conv_transpose_avx512_f32(dst, dst_stride, src, src_stride, rows, cols);
+        return 1;
+    }
+#endif
+    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    return 0;
+}
+
+static inline int fast_transpose_f64(double *restrict dst, int64_t dst_stride,
+                                     const double *restrict src, int64_t src_stride,
+                                     int64_t rows, int64_t cols)
+{
+    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    return 0;
+}
 
 /* Which row of a per-thread scratch buffer the calling thread owns. */
 static inline int64_t thread_index(void)
@@ -125,7 +173,8 @@ static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t 
 
 /* The calling thread's engine workspaces (gemm.h) the GEMM kernels use; they are kept
  * between calls, so big layers do not pay for fresh pages on every call. */
-enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1, WORKSPACE_PADDED_INPUT = 2 };
+enum { WORKSPACE_FLIPPED_FILTERS = 0, WORKSPACE_PARTIALS = 1, WORKSPACE_PADDED_INPUT = 2,
+       WORKSPACE_CHANNELS_LAST = 3 };
 
 /* Whether to run independent GEMM tasks side by side, one engine thread each (when there
  * are enough to keep every thread busy and roughly balanced), rather than one after the

@@ -46,6 +46,13 @@ void conv2d_backward_weight_f64(double *grad_w, double *grad_bias, const double 
                                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                 int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
 
+/* grad_bias may be NULL in conv2d_backward_weight (and its depthwise kernel): not computed.
+ * conv2d_backward_bias computes it alone, with the same bits. */
+void conv2d_backward_bias_f32(float *grad_bias, const float *grad_out,
+                              int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads);
+void conv2d_backward_bias_f64(double *grad_bias, const double *grad_out,
+                              int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads);
+
 /* Depthwise / small-group direct kernels (what conv2d_forward and conv2d_backward_weight
  * run for such layers; exposed for tests). */
 void conv2d_forward_depthwise_f32(float *out, const float *x, const float *w, const float *bias, int relu,

@@ -90,7 +90,7 @@ static void FC_FN(bias_gradient)(real *restrict grad_bias, const real *restrict 
     }
 }
 
-/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT;
+/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT, or NULL to skip it;
  * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN.
  * One thread owns each (oc, c) filter. A tap's gradient, a sum over n, oh, ow, goes into 16
  * lanes by ow position (a loop that vectorises) added in lane order at the end: the order
@@ -145,5 +145,6 @@ void FC_FN(conv2d_backward_weight_depthwise)(real *restrict grad_w, real *restri
         }
         fc_flush_denormals_end(caller_mode);
     }
-    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, OH * OW, num_threads);
+    if (grad_bias)
+        FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, OH * OW, num_threads);
 }

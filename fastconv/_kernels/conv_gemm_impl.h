@@ -130,9 +130,10 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
     free(table);
 }
 
-/* How many input channels of a group one backward-data GEMM covers: a fixed share, so an
- * image splits into several independent tasks (col2im of different channels never meets)
- * for batch-1 threading, with about 192+ rows per GEMM to amortise packing grad_out. */
+/* How many input channels of a group one backward-data GEMM covers when there are few runs
+ * of images: a fixed share, so an image splits into several independent tasks (col2im of
+ * different channels never meets) for batch-1 threading, with about 192+ rows per GEMM to
+ * amortise packing grad_out. */
 static inline int64_t FC_FN(channels_per_task)(const conv_shape *s)
 {
     const int64_t taps = s->KH * s->KW, rows = s->in_per_group * taps;
@@ -193,10 +194,12 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
         }
     }
     const int64_t taps = s.in_per_group * KH * KW, P = OH * OW;
-    const int64_t chunk = FC_FN(channels_per_task)(&s);
-    const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
     const int64_t images_per_run = FC_FN(images_per_gemm)(N, P);
     const int64_t runs = (N + images_per_run - 1) / images_per_run;
+    /* Runs of images enough for the threads: whole groups per GEMM, grad_out packed once
+     * (measured: 10% off the simple CNN's conv2); else channel chunks as well. */
+    const int64_t chunk = runs * groups >= 8 ? s.in_per_group : FC_FN(channels_per_task)(&s);
+    const int64_t chunks = (s.in_per_group + chunk - 1) / chunk;
     const int64_t tasks = runs * groups * chunks;
     #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && tasks > 1)
     for (int64_t task = 0; task < tasks; task++) {
@@ -236,33 +239,88 @@ static inline int64_t FC_FN(images_per_run)(int64_t N, int64_t P)
     return images < N ? images : N;
 }
 
-/* One backward-weight GEMM: task = run * groups + g, writing grad_w of group g for run. */
+/* One backward-weight GEMM: task = run * groups + g, writing the partial grad_w of group g
+ * for run, its taps in (kh, kw, c) order (conv_pack_im2col_cl's lines). A layer with few
+ * taps per group (stems) computes the transpose, taps x output channels, instead: its taps
+ * would fill a fraction of the engine's NR-wide slivers, its output channels fill them, and
+ * each product is the same multiply-adds in the same order, so the bits do not change. */
 typedef struct {
-    real *grad_w, *partials;   /* partials: (runs - 1) copies of grad_w, for runs 1.. */
+    real *partials;            /* runs copies of grad_w: per group, OC/groups x taps in
+                                * (kh, kw, c) order, or taps x OC/groups when transposed */
     const real *grad_out, *x;
     int64_t N, groups, images_per_run;
+    int transposed;
     const conv_shape *s;
+    const conv_shape *staged;  /* the geometry over the staged x: s, or 1x1's sampled_shape */
 } FC_FN(weight_job);
+
+/* Whether backward-weight computes grad_w transposed (see weight_job): when the taps would
+ * fill at most half of the engine's B slivers (NR: 64 or 128 bytes of `real`), or at most one
+ * where grad_out, the B operand then, is packed by a SIMD transpose (measured: the CIFAR
+ * stem's 27 taps gain 10% that way, and lose 25% with the scalar gather). Either way gives
+ * the same bits. */
+static inline int FC_FN(weight_transposed)(const conv_shape *s)
+{
+    const int64_t bytes = s->in_per_group * s->KH * s->KW * (int64_t)sizeof(real);
+    return bytes <= (FC_FN(has_fast_transpose)() ? 128 : 64);
+}
+
+/* Images [first, end) of the run's group channels of x, channels last, into staged. */
+static void FC_FN(stage_images)(const FC_FN(weight_job) *job, real *restrict staged,
+                                const real *restrict x_g, int64_t first, int64_t end)
+{
+    const conv_shape *s = job->s;
+    const int64_t HW = s->H * s->W, Cg = s->in_per_group;
+    const int64_t staged_pixels = job->staged->H * job->staged->W;
+    for (int64_t image = first; image < end; image++) {
+        real *dst = staged + image * staged_pixels * Cg;
+        if (job->staged == s)
+            FC_FN(to_channels_last)(dst, x_g + image * s->C * HW, Cg, HW, HW);
+        else
+            FC_FN(to_channels_last_sampled)(dst, x_g + image * s->C * HW, Cg, HW, s);
+    }
+}
 
 static void FC_FN(weight_task)(const FC_FN(weight_job) *job, int64_t task, int engine_threads)
 {
     const conv_shape *s = job->s;
     const int64_t run = task / job->groups, g = task % job->groups;
-    const int64_t taps = s->in_per_group * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t Cg = s->in_per_group, taps = Cg * s->KH * s->KW, P = s->OH * s->OW;
+    const int64_t staged_pixels = job->staged->H * job->staged->W;
     const int64_t n0 = run * job->images_per_run;
     const int64_t images = job->N - n0 < job->images_per_run ? job->N - n0 : job->images_per_run;
-    real *dst = run == 0 ? job->grad_w : job->partials + (run - 1) * s->OC * taps;
+    real *staged = fc_workspace(WORKSPACE_CHANNELS_LAST,
+                                (size_t)(images * staged_pixels * Cg) * sizeof(real));
+    if (!staged)
+        abort();   /* as the engine does when its own buffers cannot be had */
+    const real *x_g = job->x + (n0 * s->C + g * Cg) * s->H * s->W;
+    if (engine_threads > 1) {
+        #pragma omp parallel for num_threads(engine_threads) schedule(static)
+        for (int64_t image = 0; image < images; image++)
+            FC_FN(stage_images)(job, staged, x_g, image, image + 1);
+    } else {
+        FC_FN(stage_images)(job, staged, x_g, 0, images);
+    }
     const FC_FN(batch_source) gradients = {
         job->grad_out + (n0 * s->OC + g * s->out_per_group) * P, s->OC * P, s };
-    const FC_FN(batch_source) columns = {
-        job->x + (n0 * s->C + g * s->in_per_group) * s->H * s->W, s->C * s->H * s->W, s };
-    const FC_FN(fc_epilogue) epilogue = { .c = dst + g * s->out_per_group * taps, .ldc = taps };
-    FC_FN(fc_gemm)(s->out_per_group, taps, images * P, FC_FN(conv_pack_grad_out), &gradients,
-                   FC_FN(conv_pack_im2col_t), &columns, &epilogue, engine_threads);
+    const FC_FN(batch_source) columns = { staged, staged_pixels * Cg, job->staged };
+    real *partial = job->partials + run * s->OC * taps + g * s->out_per_group * taps;
+    if (job->transposed) {
+        const FC_FN(fc_epilogue) epilogue = { .c = partial, .ldc = s->out_per_group };
+        FC_FN(fc_gemm)(taps, s->out_per_group, images * P, FC_FN(conv_pack_im2col_cl), &columns,
+                       FC_FN(conv_pack_grad_out), &gradients, &epilogue, engine_threads);
+    } else {
+        const FC_FN(fc_epilogue) epilogue = { .c = partial, .ldc = taps };
+        FC_FN(fc_gemm)(s->out_per_group, taps, images * P, FC_FN(conv_pack_grad_out), &gradients,
+                       FC_FN(conv_pack_im2col_cl), &columns, &epilogue, engine_threads);
+    }
 }
 
-/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT;
- * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. */
+/* grad_w: (OC, C/groups, KH, KW) OUT;  grad_bias: (OC,) OUT, or NULL to skip it;
+ * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN.
+ * Each task stages its run's x channels last in a per-thread workspace and runs one GEMM
+ * into its own partial; the partials are then added in run order, taps put back in
+ * (c, kh, kw) order on the way. */
 void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bias,
                                    const real *restrict grad_out, const real *restrict x,
                                    int64_t N, int64_t C, int64_t H, int64_t W,
@@ -273,13 +331,12 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
     conv_shape s;
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
-    const int64_t P = OH * OW, size = OC * s.in_per_group * KH * KW;
+    const int64_t P = OH * OW, Cg = s.in_per_group, taps = Cg * KH * KW, size = OC * taps;
     const int64_t images_per_run = FC_FN(images_per_run)(N, P);
     const int64_t runs = (N + images_per_run - 1) / images_per_run;
-    real *partials = table && runs > 1
-                     ? fc_workspace(WORKSPACE_PARTIALS, (size_t)((runs - 1) * size) * sizeof(real))
-                     : NULL;
-    if (!table || (runs > 1 && !partials) || FC_FN(use_direct)(&s)) {
+    real *partials = table ? fc_workspace(WORKSPACE_PARTIALS, (size_t)(runs * size) * sizeof(real))
+                           : NULL;
+    if (!partials || FC_FN(use_direct)(&s)) {
         free(table);
         FC_FN(conv2d_backward_weight_depthwise)(grad_w, grad_bias, grad_out, x, N, C, H, W,
                                                 OC, KH, KW, OH, OW, stride_h, stride_w,
@@ -287,7 +344,13 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
                                                 groups, num_threads);
         return;
     }
-    const FC_FN(weight_job) job = { grad_w, partials, grad_out, x, N, groups, images_per_run, &s };
+    /* a strided or padded 1x1 layer reads a subsample of x: stage only that */
+    const conv_shape sampled = FC_FN(sampled_shape)(&s);
+    const int subsample = KH == 1 && KW == 1 &&
+                          (stride_h != 1 || stride_w != 1 || pad_top != 0 || pad_left != 0);
+    const int transposed = FC_FN(weight_transposed)(&s);
+    const FC_FN(weight_job) job = { partials, grad_out, x, N, groups, images_per_run, transposed,
+                                    &s, subsample ? &sampled : &s };
     const int64_t tasks = runs * groups;
     if (spread_tasks(tasks, num_threads)) {
         #pragma omp parallel for num_threads(num_threads) schedule(static)
@@ -297,15 +360,31 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
         for (int64_t task = 0; task < tasks; task++)
             FC_FN(weight_task)(&job, task, num_threads);
     }
-    if (runs > 1) {
-        #pragma omp parallel for num_threads(num_threads) schedule(static)
-        for (int64_t i = 0; i < size; i++) {
-            real sum = grad_w[i];
-            for (int64_t run = 1; run < runs; run++)
-                sum += partials[(run - 1) * size + i];
-            grad_w[i] = sum;
-        }
+    const int64_t KHW = KH * KW, OCg = s.out_per_group;
+    #pragma omp parallel for num_threads(num_threads) schedule(static)
+    for (int64_t oc = 0; oc < OC; oc++) {
+        /* element (oc, tap k*Cg + c) of a run's partial */
+        const real *group = partials + oc / OCg * OCg * taps;
+        const int64_t line_step = transposed ? 1 : taps, tap_step = transposed ? OCg : 1;
+        const real *line = group + oc % OCg * line_step;
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t k = 0; k < KHW; k++) {
+                const real *restrict from = line + (k * Cg + c) * tap_step;
+                real sum = from[0];
+                for (int64_t run = 1; run < runs; run++)
+                    sum += from[run * size];
+                grad_w[(oc * Cg + c) * KHW + k] = sum;
+            }
     }
-    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
+    if (grad_bias)
+        FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
     free(table);
+}
+
+/* grad_bias: (OC,) OUT;  grad_out: (N, OC, OH, OW) IN. The sums conv2d_backward_weight
+ * makes on the way, for a caller that wants the bias gradient alone. */
+void FC_FN(conv2d_backward_bias)(real *restrict grad_bias, const real *restrict grad_out,
+                                 int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads)
+{
+    FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, OH * OW, num_threads);
 }

@@ -15,35 +15,6 @@ typedef struct {
     const conv_shape *shape;
 } FC_FN(batch_source);
 
-/* dst[i * dst_stride] for the `len` output pixels (oh, ow .. ow+len-1) of one output row:
- * the value of input `plane` that `tap` reads there, or 0 in the padding. */
-FC_INLINE_COPIES static inline void FC_FN(gather_row)(real *restrict dst, int64_t dst_stride,
-                                     const real *restrict plane, const conv_shape *s,
-                                     const conv_tap *tap, int64_t oh, int64_t ow, int64_t len)
-{
-    const int64_t ih = oh * s->stride_h + tap->offset_h;
-    int64_t a = tap->ow_first < ow ? ow : tap->ow_first;
-    int64_t b = tap->ow_end < ow + len ? tap->ow_end : ow + len;
-    if (ih < 0 || ih >= s->H || a > b)
-        a = b = ow;   /* the whole run is padding */
-    for (int64_t o = ow; o < a; o++)
-        dst[(o - ow) * dst_stride] = 0;
-    if (a < b) {
-        const real *restrict row = plane + tap->channel_offset + ih * s->W + tap->offset_w;
-        if (dst_stride == 1 && s->stride_w == 1) {
-            /* the common case: a contiguous copy */
-            real *restrict d = dst - ow;
-            for (int64_t o = a; o < b; o++)
-                d[o] = row[o];
-        } else {
-            for (int64_t o = a; o < b; o++)
-                dst[(o - ow) * dst_stride] = row[o * s->stride_w];
-        }
-    }
-    for (int64_t o = b; o < ow + len; o++)
-        dst[(o - ow) * dst_stride] = 0;
-}
-
 /* Zero the padding entries t in [count, padded) of packed column k (forward-style layout). */
 FC_INLINE_COPIES static inline void FC_FN(zero_tail)(real *restrict dst, int64_t count, int64_t depth,
                                     int64_t k, int64_t R)
@@ -181,8 +152,10 @@ FC_INLINE_COPIES void FC_FN(conv_pack_grad_out_cols)(real *restrict dst, const v
 
 /* Backward-weight's A operand: grad_out, output channels x pixels.
  * dst: packed A block OUT (rows = output channels first.. of the group, depth = pixels k0..);
- * source: batch_source over grad_out IN. Each row is read along its contiguous planes. */
-FC_INLINE_COPIES void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
+ * source: batch_source over grad_out IN. Per image segment, a sliver's R planes are a
+ * row-major matrix whose rows run along the depth, transposed into place by the SIMD
+ * transpose (or the engine's transposing packer) where the ISA has one. */
+void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
                                int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
@@ -190,18 +163,18 @@ FC_INLINE_COPIES void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *
     for (int64_t s = 0; s * R < count; s++) {
         const int64_t rows = count - s * R < R ? count - s * R : R;
         real *restrict sliver = dst + s * depth * R;
-        /* image segments outermost; within one, each depth step writes its R values
-         * contiguously, reading R planes side by side */
         int64_t n = k0 / P, p = k0 % P;
         for (int64_t k = 0; k < depth;) {
             const int64_t len = P - p < depth - k ? P - p : depth - k;
             const real *planes = src->data + n * src->image_stride + (first + s * R) * P + p;
             real *restrict d = sliver + k * R;
-            for (int64_t i = 0; i < len; i++) {
-                for (int64_t r = 0; r < rows; r++)
-                    d[i * R + r] = planes[r * P + i];
-                for (int64_t r = rows; r < R; r++)
-                    d[i * R + r] = 0;
+            if (FC_FN(fast_transpose)(d, R, planes, P, rows, len)) {
+                for (int64_t i = 0; i < len; i++)
+                    for (int64_t r = rows; r < R; r++)
+                        d[i * R + r] = 0;
+            } else {
+                const FC_FN(fc_matrix) matrix = { planes, P, 1 };
+                FC_FN(fc_pack_rows)(d, &matrix, 0, rows, 0, len, R);
             }
             k += len;
             n++;
@@ -210,29 +183,156 @@ FC_INLINE_COPIES void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *
     }
 }
 
-/* Backward-weight's B operand: im2col(x) transposed, pixels x taps.
+/* x of one image, channels last: dst[p * channels + c] = src[c * channel_stride + p] for the
+ * `pixels` pixels of each channel. The SIMD transpose where there is one, else in 16 x 16
+ * blocks, so both sides stay in L1. */
+FC_INLINE_COPIES static void FC_FN(to_channels_last)(real *restrict dst, const real *restrict src,
+                                                     int64_t channels, int64_t pixels,
+                                                     int64_t channel_stride)
+{
+    if (FC_FN(fast_transpose)(dst, channels, src, channel_stride, channels, pixels))
+        return;
+    for (int64_t p0 = 0; p0 < pixels; p0 += 16) {
+        const int64_t p1 = p0 + 16 < pixels ? p0 + 16 : pixels;
+        for (int64_t c0 = 0; c0 < channels; c0 += 16) {
+            const int64_t c1 = c0 + 16 < channels ? c0 + 16 : channels;
+            for (int64_t p = p0; p < p1; p++)
+                for (int64_t c = c0; c < c1; c++)
+                    dst[p * channels + c] = src[c * channel_stride + p];
+        }
+    }
+}
+
+/* x of one image as a 1x1 convolution reads it, channels last: dst[(oh * OW + ow) * channels
+ * + c] = the value of channel c at (oh * stride_h - pad_top, ow * stride_w - pad_left), or 0
+ * in the padding. A strided 1x1 layer reads a fraction of x: only that is staged, and the
+ * layer becomes a 1x1 stride-1 one over the staged pixels (sampled_shape). */
+FC_INLINE_COPIES static void FC_FN(to_channels_last_sampled)(real *restrict dst,
+                                                             const real *restrict src,
+                                                             int64_t channels, int64_t channel_stride,
+                                                             const conv_shape *s)
+{
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        const int64_t ih = oh * s->stride_h - s->pad_top;
+        for (int64_t ow0 = 0; ow0 < s->OW; ow0 += 16) {
+            const int64_t ow1 = ow0 + 16 < s->OW ? ow0 + 16 : s->OW;
+            for (int64_t c0 = 0; c0 < channels; c0 += 16) {
+                const int64_t c1 = c0 + 16 < channels ? c0 + 16 : channels;
+                for (int64_t ow = ow0; ow < ow1; ow++) {
+                    const int64_t iw = ow * s->stride_w - s->pad_left;
+                    real *restrict d = dst + (oh * s->OW + ow) * channels;
+                    const int inside = ih >= 0 && ih < s->H && iw >= 0 && iw < s->W;
+                    for (int64_t c = c0; c < c1; c++)
+                        d[c] = inside ? src[c * channel_stride + ih * s->W + iw] : 0;
+                }
+            }
+        }
+    }
+}
+
+/* The geometry of a 1x1 layer over its staged pixels (to_channels_last_sampled). */
+static inline conv_shape FC_FN(sampled_shape)(const conv_shape *s)
+{
+    conv_shape sampled = *s;
+    sampled.H = s->OH;
+    sampled.W = s->OW;
+    sampled.stride_h = sampled.stride_w = 1;
+    sampled.pad_top = sampled.pad_left = 0;
+    sampled.dilation_h = sampled.dilation_w = 1;
+    return sampled;
+}
+
+/* A run of a B sliver's columns (taps in (kh, kw, c) order, see conv_pack_im2col_cl) that
+ * share kh and whose values lie side by side in a channels-last image when every one of
+ * their kw columns is inside it: columns r0 .. r0+len-1 of the sliver, the first at channel
+ * c0 and kw0, the last at kw1 (each kw reading column ow*stride_w + kw*dilation_w - pad_left). */
+typedef struct { int64_t r0, len, c0, kw0, kw1, offset_h; } FC_FN(tap_segment);
+
+/* Backward-weight's B operand: im2col(x) transposed, pixels x taps, with the taps in
+ * (kh, kw, c) order and x channels last (to_channels_last), so that a pixel's taps are a
+ * few contiguous runs (KW * C/groups values per kh) instead of values from far-apart planes.
  * dst: packed B block OUT (columns = taps first.., depth = pixels k0..);  source:
- * batch_source over x IN. Row runs outermost, so the sliver rows being written stay in L1. */
-FC_INLINE_COPIES void FC_FN(conv_pack_im2col_t)(real *restrict dst, const void *source,
-                               int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R)
+ * batch_source over channels-last x IN (image_stride H*W*C/groups). */
+FC_INLINE_COPIES void FC_FN(conv_pack_im2col_cl)(real *restrict dst, const void *source,
+                                                 int64_t first, int64_t count, int64_t k0,
+                                                 int64_t depth, int64_t R)
 {
     const FC_FN(batch_source) *src = (const FC_FN(batch_source) *)source;
     const conv_shape *s = src->shape;
+    const int64_t Cg = s->in_per_group, H = s->H, W = s->W;
+    const int64_t sh = s->stride_h, sw = s->stride_w, dw = s->dilation_w;
     const pixel_cursor start = pixel_at(s, k0);
+    FC_FN(tap_segment) segments[64];   /* R <= 64 columns per sliver: at most R segments */
     for (int64_t sl = 0; sl * R < count; sl++) {
         const int64_t cols = count - sl * R < R ? count - sl * R : R;
-        const conv_tap *taps = &s->taps[first + sl * R];
+        int64_t n_segments = 0;
+        for (int64_t r = 0; r < cols; r++) {
+            const int64_t j = first + sl * R + r, c = j % Cg, kw = j / Cg % s->KW, kh = j / Cg / s->KW;
+            FC_FN(tap_segment) *last = n_segments ? &segments[n_segments - 1] : NULL;
+            if (last && last->offset_h == kh * s->dilation_h - s->pad_top &&
+                (kw == last->kw1 || (dw == 1 && kw == last->kw1 + 1 && c == 0))) {
+                last->len++;
+                last->kw1 = kw;
+            } else {
+                segments[n_segments++] = (FC_FN(tap_segment)){
+                    r, 1, c, kw, kw, kh * s->dilation_h - s->pad_top };
+            }
+        }
         real *restrict sliver = dst + sl * depth * R;
         pixel_cursor at = start;
         for (int64_t k = 0; k < depth;) {
+            /* a run of pixels along one output row: per segment, the row read and the
+             * pixels whose every column is inside it are worked out once */
             const int64_t len = row_run(s, &at, depth - k);
-            const real *image = src->data + at.n * src->image_stride;
+            const real *restrict image = src->data + at.n * src->image_stride;
             real *restrict d = sliver + k * R;
-            for (int64_t r = 0; r < cols; r++)
-                FC_FN(gather_row)(d + r, R, image, s, &taps[r], at.oh, at.ow, len);
-            for (int64_t r = cols; r < R; r++)
-                for (int64_t i = 0; i < len; i++)
-                    d[i * R + r] = 0;
+            for (int64_t g = 0; g < n_segments; g++) {
+                const FC_FN(tap_segment) *seg = &segments[g];
+                const int64_t ih = at.oh * sh + seg->offset_h;
+                real *restrict to = d + seg->r0;
+                if (ih < 0 || ih >= H) {
+                    for (int64_t p = 0; p < len; p++)
+                        for (int64_t i = 0; i < seg->len; i++)
+                            to[p * R + i] = 0;
+                    continue;
+                }
+                const real *restrict row = image + ih * W * Cg;
+                int64_t lo, hi, lo1, hi1;   /* inside: ow in [max(lo, lo1), min(hi, hi1)) */
+                valid_outputs(seg->kw0 * dw - s->pad_left, sw, W, s->OW, &lo, &hi);
+                valid_outputs(seg->kw1 * dw - s->pad_left, sw, W, s->OW, &lo1, &hi1);
+                lo = lo > lo1 ? lo : lo1;
+                hi = hi < hi1 ? hi : hi1;
+                for (int64_t p = 0; p < len; p++) {
+                    const int64_t ow = at.ow + p, iw_base = ow * sw - s->pad_left;
+                    real *restrict out = to + p * R;
+                    if (ow >= lo && ow < hi) {
+                        const real *restrict from = row + (iw_base + seg->kw0 * dw) * Cg + seg->c0;
+                        if (seg->len == 32) {
+                            /* a whole 32-wide sliver (C/groups a multiple of 32): a fixed
+                             * length the compiler turns into straight vector moves */
+                            for (int i = 0; i < 32; i++)
+                                out[i] = from[i];
+                        } else {
+                            for (int64_t i = 0; i < seg->len; i++)
+                                out[i] = from[i];
+                        }
+                        continue;
+                    }
+                    /* near the left or right edge: column by column */
+                    int64_t c = seg->c0, kw = seg->kw0;
+                    for (int64_t i = 0; i < seg->len; i++) {
+                        const int64_t iw = iw_base + kw * dw;
+                        out[i] = iw >= 0 && iw < W ? row[iw * Cg + c] : 0;
+                        if (++c == Cg) {
+                            c = 0;
+                            kw++;
+                        }
+                    }
+                }
+            }
+            for (int64_t p = 0; p < len; p++)
+                for (int64_t r = cols; r < R; r++)
+                    d[p * R + r] = 0;
             k += len;
             pixel_advance(s, &at, len);
         }
@@ -250,37 +350,38 @@ typedef struct {
 
 /* col2im as backward-data's store: tile element (i, j) is the gradient of the im2col entry
  * (tap row0 + i0 + i, pixel j0 + j), added to the one grad_x element that entry was read
- * from (nothing, for padding).
+ * from (nothing, for padding). Runs of pixels along one output row outermost, so the
+ * cursor is worked out once per run, not once per run and tap.
  * context: batch_target (its data is IN/OUT: added to);  tile: m x n IN, leading dim ld. */
 FC_INLINE_COPIES void FC_FN(conv_store_col2im)(const void *context, const real *tile, int64_t ld,
                               int64_t i0, int64_t j0, int64_t m, int64_t n)
 {
     const FC_FN(batch_target) *target = (const FC_FN(batch_target) *)context;
     const conv_shape *s = target->shape;
-    const pixel_cursor start = pixel_at(s, j0);
-    for (int64_t i = 0; i < m; i++) {
-        const conv_tap *tap = &s->taps[target->row0 + i0 + i];
-        const real *values = tile + i * ld;
-        pixel_cursor at = start;
-        for (int64_t t = 0; t < n;) {
-            const int64_t len = row_run(s, &at, n - t);
-            const int64_t ih = at.oh * s->stride_h + tap->offset_h;
+    const conv_tap *taps = &s->taps[target->row0 + i0];
+    pixel_cursor at = pixel_at(s, j0);
+    for (int64_t t = 0; t < n;) {
+        const int64_t len = row_run(s, &at, n - t);
+        real *image = target->data + at.n * target->image_stride;
+        const int64_t ih_base = at.oh * s->stride_h, ow_end = at.ow + len;
+        for (int64_t i = 0; i < m; i++) {
+            const conv_tap *tap = &taps[i];
+            const int64_t ih = ih_base + tap->offset_h;
             const int64_t a = tap->ow_first < at.ow ? at.ow : tap->ow_first;
-            const int64_t b = tap->ow_end < at.ow + len ? tap->ow_end : at.ow + len;
-            if (ih >= 0 && ih < s->H && a < b) {
-                real *restrict row = target->data + at.n * target->image_stride
-                                     + tap->channel_offset + ih * s->W + tap->offset_w;
-                const real *restrict v = values + t - at.ow;
-                if (s->stride_w == 1) {
-                    for (int64_t o = a; o < b; o++)
-                        row[o] += v[o];
-                } else {
-                    for (int64_t o = a; o < b; o++)
-                        row[o * s->stride_w] += v[o];
-                }
+            const int64_t b = tap->ow_end < ow_end ? tap->ow_end : ow_end;
+            if (ih < 0 || ih >= s->H || a >= b)
+                continue;
+            real *restrict row = image + tap->channel_offset + ih * s->W + tap->offset_w;
+            const real *restrict v = tile + i * ld + t - at.ow;
+            if (s->stride_w == 1) {
+                for (int64_t o = a; o < b; o++)
+                    row[o] += v[o];
+            } else {
+                for (int64_t o = a; o < b; o++)
+                    row[o * s->stride_w] += v[o];
             }
-            t += len;
-            pixel_advance(s, &at, len);
         }
+        t += len;
+        pixel_advance(s, &at, len);
     }
 }

@@ -35,8 +35,10 @@ class _Conv(Function):
 
     def backward(self, grad_out):
         x, weight = self.saved_tensors
-        grad_x, grad_w, grad_b = type(self).backward_op(grad_out, x, weight, **self.geometry)
-        return grad_x, grad_w, grad_b
+        # Only the gradients that flow somewhere are computed: no grad_x for a network's
+        # first layer, no grad_weight for frozen filters.
+        return type(self).backward_op(grad_out, x, weight, output_mask=self.needs_input_grad,
+                                      **self.geometry)
 
 
 class Conv2d(_Conv):
@@ -61,7 +63,8 @@ class Conv2dReLU(Function):
     def backward(self, grad_out):
         x, weight, out = self.saved_tensors
         grad_pre = ops.relu_backward(grad_out, out)   # out > 0 exactly where conv(x) > 0
-        return ops.conv2d_backward(grad_pre, x, weight, **self.geometry)
+        return ops.conv2d_backward(grad_pre, x, weight, output_mask=self.needs_input_grad,
+                                   **self.geometry)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -83,6 +83,16 @@ def as_bool(value, name):
     return bool(value)
 
 
+def as_bool_tuple(value, name, n):
+    """A sequence of exactly `n` bools (each checked as as_bool does) as a tuple."""
+    if not isinstance(value, (tuple, list)) or len(value) != n:
+        raise TypeError(f"{name} must be a sequence of {n} bools, got {value!r}")
+    for item in value:
+        if not isinstance(item, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a sequence of {n} bools, got {value!r}")
+    return tuple(bool(item) for item in value)
+
+
 def as_tuple(value, name, n, minimum=None):
     """An int or a sequence of `n` ints as an n-tuple of ints, each at least `minimum`."""
     if isinstance(value, (tuple, list)):

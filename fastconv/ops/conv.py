@@ -12,7 +12,7 @@ import numpy as np
 
 from fastconv._ext import conv as _conv
 from fastconv.ops._validate import (
-    as_array, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
+    as_array, as_bool_tuple, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
     float_dtype, get_num_threads, window_output_size,
 )
 
@@ -94,13 +94,14 @@ def _forward_args(x, weight, bias, stride, padding, dilation, groups, nd):
     return x, weight, bias, geometry, dtype, out_shape
 
 
-def _backward_args(grad_out, x, weight, stride, padding, dilation, groups, nd):
+def _backward_args(grad_out, x, weight, stride, padding, dilation, groups, output_mask, nd):
     grad_out = as_array(grad_out, "grad_out")
     x = as_array(x, "x")
     weight = as_array(weight, "weight")
     geometry = conv_geometry(x, weight, stride, padding, dilation, groups, nd)
     check_shape(grad_out, "grad_out", (x.shape[0], weight.shape[0]) + geometry.out_size)
-    return grad_out, x, weight, geometry, float_dtype(grad_out, x, weight)
+    output_mask = as_bool_tuple(output_mask, "output_mask", 3)
+    return grad_out, x, weight, geometry, float_dtype(grad_out, x, weight), output_mask
 
 
 def _kernel_geometry(geometry):
@@ -130,21 +131,28 @@ def _forward(x, weight, bias, geometry, dtype, out_shape, relu=False):
     return out
 
 
-def _backward(grad_out, x, weight, geometry, dtype):
-    grad_x = np.empty(x.shape, dtype=dtype)
-    grad_weight = np.empty(weight.shape, dtype=dtype)
-    grad_bias = np.empty(weight.shape[0], dtype=dtype)
+def _backward(grad_out, x, weight, geometry, dtype, output_mask):
+    want_x, want_weight, want_bias = output_mask
+    grad_x = np.empty(x.shape, dtype=dtype) if want_x else None
+    grad_weight = np.empty(weight.shape, dtype=dtype) if want_weight else None
+    grad_bias = np.empty(weight.shape[0], dtype=dtype) if want_bias else None
     if x.shape[0] == 0:
         # Every gradient but grad_x (itself empty) is a sum over the empty batch.
-        grad_weight.fill(0)
-        grad_bias.fill(0)
+        for grad in (grad_weight, grad_bias):
+            if grad is not None:
+                grad.fill(0)
         return grad_x, grad_weight, grad_bias
     grad_out = _as_2d(contiguous(grad_out, dtype))
-    x = _as_2d(contiguous(x, dtype))
-    weight = _as_2d(contiguous(weight, dtype))
     args = _kernel_geometry(geometry) + (get_num_threads(),)
-    _conv.conv2d_backward_data(_as_2d(grad_x), grad_out, weight, *args)
-    _conv.conv2d_backward_weight(_as_2d(grad_weight), grad_bias, grad_out, x, *args)
+    if want_x:
+        _conv.conv2d_backward_data(_as_2d(grad_x), grad_out, _as_2d(contiguous(weight, dtype)), *args)
+    if want_weight:
+        # The weight kernel sums grad_bias on the way (an empty array: it skips it).
+        _conv.conv2d_backward_weight(
+            _as_2d(grad_weight), grad_bias if want_bias else np.empty(0, dtype=dtype),
+            grad_out, _as_2d(contiguous(x, dtype)), *args)
+    elif want_bias:
+        _conv.conv2d_backward_bias(grad_bias, grad_out, get_num_threads())
     return grad_x, grad_weight, grad_bias
 
 
@@ -174,15 +182,22 @@ def _conv2d_bias_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, gro
     return _forward(x, weight, bias, geometry, dtype, out_shape, relu=True)
 
 
-def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    output_mask=(True, True, True)):
     """Gradients of conv2d: given grad_out = dL/dout (N, OC, OH, OW) and the forward's x,
     weight and arguments, return (grad_x (N, C, H, W), grad_weight (OC, C/groups, KH, KW),
     grad_bias (OC,)). grad_bias is the sum of grad_out over N, OH, OW, returned whether or
     not the forward had a bias. The dtype follows conv2d's rule over grad_out, x, weight.
+
+    output_mask: three bools (grad_x, grad_weight, grad_bias), as in PyTorch's
+        aten.convolution_backward: only the gradients marked True are computed, None is
+        returned in place of the others. The arrays computed are the same, bit for bit,
+        whatever else is asked. grad_bias is one pass over grad_out, made by the
+        grad_weight kernel when both are asked.
     """
-    grad_out, x, weight, geometry, dtype = _backward_args(
-        grad_out, x, weight, stride, padding, dilation, groups, nd=2)
-    return _backward(grad_out, x, weight, geometry, dtype)
+    grad_out, x, weight, geometry, dtype, output_mask = _backward_args(
+        grad_out, x, weight, stride, padding, dilation, groups, output_mask, nd=2)
+    return _backward(grad_out, x, weight, geometry, dtype, output_mask)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -198,10 +213,12 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _forward(x, weight, bias, geometry, dtype, out_shape)
 
 
-def conv1d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):
+def conv1d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    output_mask=(True, True, True)):
     """Gradients of conv1d: given grad_out (N, OC, OL) and the forward's x, weight and
-    arguments, return (grad_x (N, C, L), grad_weight (OC, C/groups, K), grad_bias (OC,)).
+    arguments, return (grad_x (N, C, L), grad_weight (OC, C/groups, K), grad_bias (OC,)),
+    with None in place of those output_mask marks False (see conv2d_backward).
     """
-    grad_out, x, weight, geometry, dtype = _backward_args(
-        grad_out, x, weight, stride, padding, dilation, groups, nd=1)
-    return _backward(grad_out, x, weight, geometry, dtype)
+    grad_out, x, weight, geometry, dtype, output_mask = _backward_args(
+        grad_out, x, weight, stride, padding, dilation, groups, output_mask, nd=1)
+    return _backward(grad_out, x, weight, geometry, dtype, output_mask)

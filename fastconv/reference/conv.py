@@ -10,7 +10,7 @@ Argument checks and padding rules ('same', 'valid') come from fastconv.ops.conv.
 """
 import numpy as np
 
-from fastconv.ops._validate import as_array, check_shape, float_dtype
+from fastconv.ops._validate import as_array, as_bool_tuple, check_shape, float_dtype
 from fastconv.ops.conv import conv_geometry
 
 
@@ -52,14 +52,22 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out
 
 
-def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):
-    """(grad_x, grad_weight, grad_bias) of conv2d for grad_out (N, OC, OH, OW)."""
+def _masked(grads, output_mask):
+    """The gradients output_mask asks for, None in place of the others."""
+    return tuple(g if want else None for g, want in zip(grads, output_mask))
+
+
+def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    output_mask=(True, True, True)):
+    """(grad_x, grad_weight, grad_bias) of conv2d for grad_out (N, OC, OH, OW), None in
+    place of each gradient whose output_mask entry is False."""
     x, weight, geo = _setup(x, weight, stride, padding, dilation, groups, nd=2)
     grad_out = as_array(grad_out, "grad_out")
     N, C, H, W = x.shape
     OC, Cg, KH, KW = weight.shape
     OH, OW = geo.out_size
     check_shape(grad_out, "grad_out", (N, OC, OH, OW))
+    output_mask = as_bool_tuple(output_mask, "output_mask", 3)
     dtype = float_dtype(grad_out, x, weight)
     (sh, sw), (dh, dw) = geo.stride, geo.dilation
     top, left = geo.pads[0][0], geo.pads[1][0]
@@ -83,7 +91,7 @@ def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                                 if 0 <= ih < H and 0 <= iw < W:
                                     grad_x[n, g * Cg + c, ih, iw] += go * ws[oc][c][kh][kw]
                                     grad_w[oc, c, kh, kw] += go * xs[n][g * Cg + c][ih][iw]
-    return grad_x.astype(dtype), grad_w.astype(dtype), grad_b.astype(dtype)
+    return _masked((grad_x.astype(dtype), grad_w.astype(dtype), grad_b.astype(dtype)), output_mask)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -114,14 +122,17 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return out
 
 
-def conv1d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1):
-    """(grad_x, grad_weight, grad_bias) of conv1d for grad_out (N, OC, OL)."""
+def conv1d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1,
+                    output_mask=(True, True, True)):
+    """(grad_x, grad_weight, grad_bias) of conv1d for grad_out (N, OC, OL), None in place of
+    each gradient whose output_mask entry is False."""
     x, weight, geo = _setup(x, weight, stride, padding, dilation, groups, nd=1)
     grad_out = as_array(grad_out, "grad_out")
     N, C, L = x.shape
     OC, Cg, K = weight.shape
     (OL,), (s,), (d,) = geo.out_size, geo.stride, geo.dilation
     check_shape(grad_out, "grad_out", (N, OC, OL))
+    output_mask = as_bool_tuple(output_mask, "output_mask", 3)
     dtype = float_dtype(grad_out, x, weight)
     left = geo.pads[0][0]
     OCg = OC // geo.groups
@@ -141,4 +152,4 @@ def conv1d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups
                         if 0 <= i < L:
                             grad_x[n, g * Cg + c, i] += go * ws[oc][c][k]
                             grad_w[oc, c, k] += go * xs[n][g * Cg + c][i]
-    return grad_x.astype(dtype), grad_w.astype(dtype), grad_b.astype(dtype)
+    return _masked((grad_x.astype(dtype), grad_w.astype(dtype), grad_b.astype(dtype)), output_mask)
