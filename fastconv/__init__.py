@@ -10,6 +10,9 @@
 """
 __version__ = "0.1.0"
 
+from fastconv._heap import keep_freed_memory as _keep_freed_memory
+
+_keep_freed_memory()   # before any array is allocated: see fastconv/_heap.py
 from fastconv._threads import get_num_threads, set_num_threads
 from fastconv._config import show_config
 from fastconv import ops, reference
