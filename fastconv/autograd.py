@@ -115,10 +115,17 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = cls()
-        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays, needs = [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a._requires_grad)
+            else:
+                arrays.append(a)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
         out = Tensor(np.asarray(ctx.forward(*arrays, **kwargs)))
-        if _mode.enabled and any(ctx.needs_input_grad):
+        if _mode.enabled and True in needs:
             ctx.edges = tuple((a if a._node is None else a._node) if need else None
                               for a, need in zip(args, ctx.needs_input_grad))
             ctx.out_shape, ctx.out_dtype = out.shape, out.dtype
@@ -153,7 +160,8 @@ class Tensor:
         self._node = None
         self._hooks = {}
         self._requires_grad = False
-        self.requires_grad = requires_grad
+        if requires_grad:             # the setter's checks only where there is something to check
+            self.requires_grad = requires_grad
 
     # ---- autograd state -------------------------------------------------------------
     @property
@@ -396,10 +404,11 @@ def _run_backward(root, grad, retain_graph):
         g = grads.pop(id(node), None)
         if g is None:
             continue
-        for hook in list(node.hooks.values()):
-            replaced = hook(g)
-            if replaced is not None:
-                g = _as_grad(replaced, node.out_shape, node.out_dtype, "a hook")
+        if node.hooks:
+            for hook in list(node.hooks.values()):
+                replaced = hook(g)
+                if replaced is not None:
+                    g = _as_grad(replaced, node.out_shape, node.out_dtype, "a hook")
         if node._released:
             raise RuntimeError("trying to backward through the graph a second time; pass "
                                "retain_graph=True to the first backward() to keep it")
@@ -449,6 +458,8 @@ def _topological_order(root):
 
 
 def _as_grad(grad, shape, dtype, source):
+    if type(grad) is np.ndarray and grad.shape == shape and grad.dtype == dtype:
+        return grad               # what every built-in backward returns
     grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
     if grad.shape != shape:
         raise RuntimeError(f"{source} returned a gradient of shape {grad.shape} for a "
