@@ -155,6 +155,7 @@ MASKS = [(want_x, want_w, want_b) for want_x in (True, False) for want_w in (Tru
     ("conv2d_backward", (2, 4, 9, 8), (6, 2, 3, 2), dict(stride=2, groups=2)),    # col2im path
     ("conv2d_backward", (2, 3, 7, 7), (6, 1, 3, 3), dict(padding=1, groups=3)),   # depthwise
     ("conv1d_backward", (2, 3, 11), (5, 3, 3), dict(padding="same")),
+    ("conv2d_backward", (3, 4, 5, 5), (6, 4, 5, 5), {}),                          # linear path
 ])
 def test_output_mask_computes_the_same_arrays_and_none_elsewhere(dtype, op, x_shape, w_shape, kwargs):
     x, weight = randn(*x_shape).astype(dtype), randn(*w_shape).astype(dtype)
@@ -169,6 +170,40 @@ def test_output_mask_computes_the_same_arrays_and_none_elsewhere(dtype, op, x_sh
                 assert got.tobytes() == expected.tobytes()
             else:
                 assert got is None
+
+
+# A window covering the whole unpadded input (LeNet-5's C5) runs on the linear kernels.
+DENSE_CASES = [
+    ("conv2d", (5, 16, 5, 5), (12, 16, 5, 5), {}),
+    ("conv2d", (3, 4, 3, 2), (6, 4, 3, 2), dict(stride=(2, 3))),
+    ("conv1d", (4, 3, 7), (5, 3, 7), dict(padding="valid")),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("op, x_shape, w_shape, kwargs", DENSE_CASES)
+def test_whole_input_window_matches_reference(dtype, op, x_shape, w_shape, kwargs):
+    x, weight, bias = (randn(*s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
+    tol = tolerance(dtype, int(np.prod(w_shape[1:])))
+    for b in (bias, None):
+        out = getattr(ops, op)(x, weight, b, **kwargs)
+        assert out.dtype == dtype and out.shape == (x_shape[0], w_shape[0]) + (1,) * (len(x_shape) - 2)
+        np.testing.assert_allclose(out, getattr(reference, op)(x, weight, b, **kwargs),
+                                   rtol=tol, atol=tol)
+    grad_out = randn(*out.shape).astype(dtype)
+    expected = getattr(reference, op + "_backward")(grad_out, x, weight, **kwargs)
+    for mask in MASKS:
+        got = getattr(ops, op + "_backward")(grad_out, x, weight, output_mask=mask, **kwargs)
+        for want, g, e in zip(mask, got, expected):
+            if want:
+                assert g.dtype == dtype and g.shape == e.shape
+                np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
+            else:
+                assert g is None
+    if op == "conv2d":
+        from fastconv.ops.conv import _conv2d_bias_relu
+        np.testing.assert_array_equal(_conv2d_bias_relu(x, weight, bias, **kwargs),
+                                      np.maximum(ops.conv2d(x, weight, bias, **kwargs), 0))
 
 
 @pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])

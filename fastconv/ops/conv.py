@@ -10,7 +10,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastconv._ext import activation as _activation
 from fastconv._ext import conv as _conv
+from fastconv._ext import linear as _linear
 from fastconv.ops._validate import (
     as_array, as_bool_tuple, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
     float_dtype, get_num_threads, window_output_size,
@@ -117,12 +119,35 @@ def _as_2d(arr):
     return arr if arr.ndim == 4 else arr.reshape(arr.shape[0], arr.shape[1], 1, arr.shape[2])
 
 
+def _is_dense(x, weight, geometry):
+    """True when the window covers the whole unpadded input with one group (a 1x1 output,
+    as LeNet-5's C5): the convolution is then a fully connected layer over the flattened
+    input, and the linear kernels, with no im2col or col2im, run it several times faster
+    (a 16->120 5x5 layer at batch 64: 5x on backward, 2x on forward, measured)."""
+    return (geometry.groups == 1 and x.shape[2:] == weight.shape[2:]
+            and all(pad == (0, 0) for pad in geometry.pads))
+
+
+def _dense_forward(out, x, weight, bias, relu):
+    rows, out_features = out.shape[0], out.shape[1]
+    y = out.reshape(rows, out_features)
+    _linear.linear_forward(y, x.reshape(rows, -1), weight.reshape(out_features, -1),
+                           bias, get_num_threads())
+    if relu:   # N*OC values: a second pass costs nothing beside the GEMM
+        pre = y.copy()
+        _activation.relu_forward(y.reshape(-1), pre.reshape(-1), get_num_threads())
+    return out
+
+
 def _forward(x, weight, bias, geometry, dtype, out_shape, relu=False):
     out = np.empty(out_shape, dtype=dtype)
     if out.size == 0:
         return out
     x = contiguous(x, dtype)
     weight = contiguous(weight, dtype)
+    if _is_dense(x, weight, geometry):
+        return _dense_forward(out, x, weight, None if bias is None else contiguous(bias, dtype),
+                              relu)
     has_bias = bias is not None
     # The binding wants an array even when there is no bias; the kernel ignores it then.
     bias = contiguous(bias, dtype) if has_bias else np.zeros(1, dtype=dtype)
@@ -132,6 +157,8 @@ def _forward(x, weight, bias, geometry, dtype, out_shape, relu=False):
 
 
 def _backward(grad_out, x, weight, geometry, dtype, output_mask):
+    if x.shape[0] and _is_dense(x, weight, geometry):
+        return _dense_backward(grad_out, x, weight, dtype, output_mask)
     want_x, want_weight, want_bias = output_mask
     grad_x = np.empty(x.shape, dtype=dtype) if want_x else None
     grad_weight = np.empty(weight.shape, dtype=dtype) if want_weight else None
@@ -154,6 +181,22 @@ def _backward(grad_out, x, weight, geometry, dtype, output_mask):
     elif want_bias:
         _conv.conv2d_backward_bias(grad_bias, grad_out, get_num_threads())
     return grad_x, grad_weight, grad_bias
+
+
+def _dense_backward(grad_out, x, weight, dtype, output_mask):
+    """_backward of a convolution that _is_dense: the linear kernel makes all three
+    gradients in one call, and those output_mask leaves out are dropped."""
+    rows, out_features = x.shape[0], weight.shape[0]
+    grad_x = np.empty(x.shape, dtype=dtype)
+    grad_weight = np.empty(weight.shape, dtype=dtype)
+    grad_bias = np.empty(out_features, dtype=dtype)
+    _linear.linear_backward(grad_x.reshape(rows, -1), grad_weight.reshape(out_features, -1),
+                            grad_bias, contiguous(grad_out, dtype).reshape(rows, out_features),
+                            contiguous(x, dtype).reshape(rows, -1),
+                            contiguous(weight, dtype).reshape(out_features, -1),
+                            get_num_threads())
+    return tuple(grad if want else None
+                 for grad, want in zip((grad_x, grad_weight, grad_bias), output_mask))
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
