@@ -242,6 +242,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._backward_hooks or self._forward_hooks):
+            return self.forward(*args, **kwargs)      # no hooks: nothing else to do
         for hook in list(self._forward_pre_hooks.values()):
             replaced = hook(self, args)
             if replaced is not None:
