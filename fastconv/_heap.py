@@ -9,7 +9,8 @@ Raising malloc's mmap threshold to its maximum (32 MiB) and its trim threshold t
 256 MiB keeps that memory mapped, as the caching allocators of other frameworks do: a
 process holds at most 256 MiB of freed heap above what it is using.
 
-Applied once, when fastconv is imported. FASTCONV_KEEP_HEAP=0 leaves malloc alone.
+Applied once, when fastconv is imported. FASTCONV_KEEP_HEAP=0 leaves malloc alone, and so
+does a malloc tuned by the user already (MALLOC_*_ variables or glibc.malloc tunables).
 """
 import ctypes
 import os
@@ -26,9 +27,14 @@ def _glibc():
         return False
 
 
+def _user_tuned():
+    return (any(name.startswith("MALLOC_") and name.endswith("_") for name in os.environ)
+            or "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", ""))
+
+
 def keep_freed_memory():
     """Tune glibc's malloc as above; True when it took effect."""
-    if os.environ.get("FASTCONV_KEEP_HEAP", "1") == "0" or not _glibc():
+    if os.environ.get("FASTCONV_KEEP_HEAP", "1") == "0" or not _glibc() or _user_tuned():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt     # the process's own C library

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from fastconv._heap import _glibc
+from fastconv._heap import _glibc, keep_freed_memory
 
 pytestmark = pytest.mark.skipif(not _glibc(), reason="malloc tuning is glibc-only")
 
@@ -25,7 +25,8 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 
 def _faults_of_last_round(keep_heap):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     env["FASTCONV_KEEP_HEAP"] = keep_heap
     out = subprocess.run([sys.executable, "-c", ROUNDS], env=env, check=True,
                          capture_output=True, text=True)
@@ -37,3 +38,10 @@ def test_freed_arrays_are_reused_without_page_faults():
     assert _faults_of_last_round("1") < pages // 20
     # and malloc left alone hands the memory back and faults it in again
     assert _faults_of_last_round("0") > pages // 2
+
+
+@pytest.mark.parametrize("name, value", [("FASTCONV_KEEP_HEAP", "0"), ("MALLOC_TOP_PAD_", "0"),
+                                         ("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=0")])
+def test_malloc_left_alone_when_asked_or_tuned_by_the_user(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    assert keep_freed_memory() is False
