@@ -45,6 +45,30 @@ def test_conv2d_relu_gradients_and_equality_with_unfused():
         np.testing.assert_allclose(a.grad, c.grad, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool", [dict(kernel_size=2), dict(kernel_size=3, pool_stride=2,
+                                                              pool_padding=1, ceil_mode=True)])
+def test_conv2d_relu_max_pool2d_is_bitwise_the_unfused_chain(dtype, pool):
+    check_gradients(lambda x, w, b: F.conv2d_relu_max_pool2d(x, w, b, padding=1, **pool),
+                    rand(2, 2, 5, 5), rand(3, 2, 3, 3), rand(3))
+    x, w, b = rand(2, 3, 8, 8).astype(dtype), rand(5, 3, 3, 3).astype(dtype), rand(5).astype(dtype)
+    b[0] = -100.0              # a channel all zero after ReLU: its windows' maxima are ties at 0
+    x[0, 0, 0, 0] = np.nan     # NaN reaches every channel of some windows
+    fused = [Tensor(a.copy(), requires_grad=True) for a in (x, w, b)]
+    plain = [Tensor(a.copy(), requires_grad=True) for a in (x, w, b)]
+    y1 = F.conv2d_relu_max_pool2d(*fused, padding=1, **pool)
+    y2 = F.max_pool2d(F.relu(F.conv2d(*plain, padding=1)), pool["kernel_size"],
+                      pool.get("pool_stride"), pool.get("pool_padding", 0),
+                      ceil_mode=pool.get("ceil_mode", False))
+    assert y1.dtype == dtype
+    np.testing.assert_array_equal(y1.data, y2.data)
+    g = rand(*y1.shape).astype(dtype)
+    y1.backward(g)
+    y2.backward(g)
+    for a, c in zip(fused, plain):
+        assert a.grad.tobytes() == c.grad.tobytes()
+
+
 def test_conv_backward_asks_only_for_the_gradients_that_flow(monkeypatch):
     masks, conv2d_backward = [], ops.conv2d_backward
 

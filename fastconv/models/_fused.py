@@ -1,5 +1,6 @@
-"""Running a Sequential with the fused paths of fastconv.nn where a layer is followed by ReLU."""
-from fastconv.nn import BatchNorm2d, Conv2d, ReLU
+"""Running a Sequential with the fused paths of fastconv.nn where a layer is followed by ReLU
+(and a convolution's ReLU by max-pooling)."""
+from fastconv.nn import BatchNorm2d, Conv2d, MaxPool2d, ReLU
 from fastconv.nn import functional as F
 
 
@@ -8,9 +9,10 @@ def _hooked(module):
 
 
 def run_fused(sequential, x):
-    """sequential(x), but Conv2d -> ReLU and BatchNorm2d -> ReLU pairs run as one fused node
-    (conv2d_relu, batch_norm_relu: the pre-activation is not kept for backward). A pair is
-    fused only when neither module has hooks, so hooks always see what they expect."""
+    """sequential(x), but Conv2d -> ReLU (-> MaxPool2d) and BatchNorm2d -> ReLU run as one
+    fused node (conv2d_relu, conv2d_relu_max_pool2d, batch_norm_relu: the pre-activation is
+    not kept for backward). Layers are fused only when none of them has hooks, so hooks
+    always see what they expect."""
     if _hooked(sequential):
         return sequential(x)
     layers = list(sequential)
@@ -18,7 +20,13 @@ def run_fused(sequential, x):
     while i < len(layers):
         layer = layers[i]
         following = layers[i + 1] if i + 1 < len(layers) else None
-        if (isinstance(layer, (Conv2d, BatchNorm2d)) and isinstance(following, ReLU)
+        pool = layers[i + 2] if i + 2 < len(layers) else None
+        if (isinstance(layer, Conv2d) and isinstance(following, ReLU)
+                and isinstance(pool, MaxPool2d)
+                and not (_hooked(layer) or _hooked(following) or _hooked(pool))):
+            x = layer.forward_relu_max_pool(x, pool)
+            i += 3
+        elif (isinstance(layer, (Conv2d, BatchNorm2d)) and isinstance(following, ReLU)
                 and not _hooked(layer) and not _hooked(following)):
             x = layer.forward_relu(x)
             i += 2
@@ -34,3 +42,11 @@ def fused_relu(layer, x):
     if _hooked(layer):
         return F.relu(layer(x))
     return layer.forward_relu(x)
+
+
+def fused_relu_max_pool(conv, pool, x):
+    """pool(relu(conv(x))) for a Conv2d and a MaxPool2d, through the fused
+    forward_relu_max_pool unless either has hooks (then fused_relu, and the pool's call)."""
+    if _hooked(conv) or _hooked(pool):
+        return pool(fused_relu(conv, x))
+    return conv.forward_relu_max_pool(x, pool)

@@ -73,3 +73,11 @@ class Conv2d(_ConvNd):
     def forward_relu(self, x):
         """relu(self(x)) through the fused conv + ReLU path (module hooks are not run)."""
         return F.conv2d_relu(x, self.weight, self.bias, **self._geometry())
+
+    def forward_relu_max_pool(self, x, pool):
+        """pool(relu(self(x))) for an nn.MaxPool2d `pool`, through the fused conv + ReLU +
+        max-pool path (module hooks are not run)."""
+        return F.conv2d_relu_max_pool2d(
+            x, self.weight, self.bias, **self._geometry(), kernel_size=pool.kernel_size,
+            pool_stride=pool.stride, pool_padding=pool.padding, pool_dilation=pool.dilation,
+            ceil_mode=pool.ceil_mode)

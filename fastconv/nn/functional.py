@@ -12,7 +12,7 @@ from fastconv.autograd import Function, Tensor, unbroadcast
 from fastconv.random import generator
 
 __all__ = [
-    "conv1d", "conv2d", "conv2d_relu", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "conv1d", "conv2d", "conv2d_relu", "conv2d_relu_max_pool2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "batch_norm", "batch_norm_relu", "linear", "relu", "leaky_relu", "sigmoid", "tanh",
     "softmax", "log_softmax", "dropout", "cross_entropy", "mse_loss", "add_relu", "flatten",
     "l1_penalty", "l2_penalty",
@@ -67,6 +67,27 @@ class Conv2dReLU(Function):
                                    **self.geometry)
 
 
+class Conv2dReLUMaxPool2d(Function):
+    """max_pool2d(relu(conv2d(x))) as one node. Backward needs the ReLU mask only where the
+    pool sends a gradient, at its windows' maxima, where the conv output equals the pooled
+    output: the mask is applied to the pooled gradient (4x smaller for 2x2 windows) before
+    it is scattered, with the same result bit for bit, and the conv output is not kept."""
+
+    def forward(self, x, weight, bias, geometry, pool):
+        activation = _conv2d_bias_relu(x, weight, bias, **geometry)
+        out, self.indices = ops.max_pool2d(activation, return_indices=True, **pool)
+        self.save_for_backward(x, weight, out)
+        self.geometry, self.activation_shape = geometry, activation.shape
+        return out
+
+    def backward(self, grad_out):
+        x, weight, out = self.saved_tensors
+        grad_pre = ops.max_pool2d_backward(ops.relu_backward(grad_out, out), self.indices,
+                                           self.activation_shape)
+        return ops.conv2d_backward(grad_pre, x, weight, output_mask=self.needs_input_grad,
+                                   **self.geometry)
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation) over (N, C, H, W); see fastconv.ops.conv2d."""
     return Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
@@ -83,6 +104,19 @@ def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
     """relu(conv2d(x, weight, bias, ...)) with one recorded node (fused path)."""
     return Conv2dReLU.apply(x, weight, bias, stride=stride, padding=padding,
                             dilation=dilation, groups=groups)
+
+
+def conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                           kernel_size, pool_stride=None, pool_padding=0, pool_dilation=1,
+                           ceil_mode=False):
+    """max_pool2d(relu(conv2d(x, weight, bias, stride, padding, dilation, groups)),
+    kernel_size, pool_stride, pool_padding, pool_dilation, ceil_mode) with one recorded node
+    (fused path: the ReLU mask is applied to the pooled gradient)."""
+    return Conv2dReLUMaxPool2d.apply(
+        x, weight, bias,
+        geometry=dict(stride=stride, padding=padding, dilation=dilation, groups=groups),
+        pool=dict(kernel_size=kernel_size, stride=pool_stride, padding=pool_padding,
+                  dilation=pool_dilation, ceil_mode=ceil_mode))
 
 
 # ---- pooling -------------------------------------------------------------------------------
