@@ -187,7 +187,8 @@ def test_whole_input_window_matches_reference(dtype, op, x_shape, w_shape, kwarg
     tol = tolerance(dtype, int(np.prod(w_shape[1:])))
     for b in (bias, None):
         out = getattr(ops, op)(x, weight, b, **kwargs)
-        assert out.dtype == dtype and out.shape == (x_shape[0], w_shape[0]) + (1,) * (len(x_shape) - 2)
+        assert out.dtype == dtype
+        assert out.shape == (x_shape[0], w_shape[0]) + (1,) * (len(x_shape) - 2)
         np.testing.assert_allclose(out, getattr(reference, op)(x, weight, b, **kwargs),
                                    rtol=tol, atol=tol)
     grad_out = randn(*out.shape).astype(dtype)

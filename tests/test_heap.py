@@ -10,8 +10,9 @@ from fastconv._heap import _glibc, keep_freed_memory
 
 pytestmark = pytest.mark.skipif(not _glibc(), reason="malloc tuning is glibc-only")
 
-# Rounds of 8 arrays of 3 MiB (under the 4 MiB from which NumPy asks for huge pages), each written then all freed, as a training step does with
-# its activations; prints the minor page faults of the last round.
+# Rounds of 8 arrays of 3 MiB (under the 4 MiB from which NumPy asks for huge pages), each
+# written then all freed, as a training step does with its activations; prints the minor
+# page faults of the last round.
 ROUNDS = """
 import resource
 import numpy as np

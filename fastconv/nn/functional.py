@@ -12,7 +12,8 @@ from fastconv.autograd import Function, Tensor, unbroadcast
 from fastconv.random import generator
 
 __all__ = [
-    "conv1d", "conv2d", "conv2d_relu", "conv2d_relu_max_pool2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "conv1d", "conv2d", "conv2d_relu", "conv2d_relu_max_pool2d", "max_pool2d", "avg_pool2d",
+    "adaptive_avg_pool2d",
     "batch_norm", "batch_norm_relu", "linear", "relu", "leaky_relu", "sigmoid", "tanh",
     "softmax", "log_softmax", "dropout", "cross_entropy", "mse_loss", "add_relu", "flatten",
     "l1_penalty", "l2_penalty",

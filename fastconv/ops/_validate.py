@@ -76,7 +76,8 @@ def as_int(value, name, minimum=None):
         try:
             value = operator.index(value)
         except TypeError:
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}") from None
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} "
+                            f"{value!r}") from None
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
