@@ -77,6 +77,12 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
     const int64_t KC = (K + k_blocks - 1) / k_blocks;
     const int64_t MC = cfg->MC < rows ? cfg->MC : (rows + MR - 1) / MR * MR;
     const int64_t NC = cfg->NC < cols ? cfg->NC : (cols + NR - 1) / NR * NR;
+    /* When one A block holds all the rows, each B sliver serves that block alone: it is
+     * packed just before its kernels run, into a buffer that stays in cache, instead of a
+     * whole KC x NC panel (up to 4 MiB) written ahead and read back from L3. Same kernel
+     * calls, same bits. Measured on 64-channel 3x3 conv forwards (1 thread): 56x56 images
+     * 0.91x (batch 1) and 0.95x (batch 8) the time; 32x32 and 16x16 unchanged. */
+    const int sliverwise = rows <= MC;
     real *a_pack = fc_arena(FC_ARENA_A, (size_t)(MC * KC) * sizeof(real));
     real *b_pack = fc_arena(FC_ARENA_B, (size_t)(NC * KC) * sizeof(real));
     real *tile = fc_arena(FC_ARENA_TILE, (size_t)(MR * NR) * sizeof(real));
@@ -89,13 +95,16 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
             const int64_t kc = KC < K - pc ? KC : K - pc;
             const int add = pc > 0 || ep->accumulate;
             const int last = pc + kc == K;
-            pack_b(b_pack, b_source, jc, nc, pc, kc, NR);
+            if (!sliverwise)
+                pack_b(b_pack, b_source, jc, nc, pc, kc, NR);
             for (int64_t ic = i_begin; ic < i_end; ic += MC) {
                 const int64_t mc = MC < i_end - ic ? MC : i_end - ic;
                 pack_a(a_pack, a_source, ic, mc, pc, kc, MR);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int64_t n = NR < nc - jr ? NR : nc - jr;
-                    const real *b_sliver = b_pack + jr * kc;
+                    if (sliverwise)
+                        pack_b(b_pack, b_source, jc + jr, n, pc, kc, NR);
+                    const real *b_sliver = sliverwise ? b_pack : b_pack + jr * kc;
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int64_t m = MR < mc - ir ? MR : mc - ir;
                         const real *a_sliver = a_pack + ir * kc;
