@@ -70,10 +70,11 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
     const FC_FN(fc_epilogue) epilogue = {
         .c = out_ng, .ldc = P, .row_bias = bias, .relu = job->relu,
         .col_block = P, .col_block_stride = s->OC * P };
-    FC_FN(fc_gemm)(rows, images * P, taps, FC_FN(fc_pack_rows), &weights,
-                   plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
-                   plain ? (const void *)&pixels : (const void *)&columns,
-                   &epilogue, engine_threads);
+    FC_FN(fc_gemm_viewed)(rows, images * P, taps, FC_FN(fc_pack_rows), &weights,
+                          plain ? FC_FN(fc_pack_cols) : FC_FN(conv_pack_im2col),
+                          plain ? NULL : FC_FN(conv_view_im2col),
+                          plain ? (const void *)&pixels : (const void *)&columns,
+                          &epilogue, engine_threads);
 }
 
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
