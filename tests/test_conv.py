@@ -542,7 +542,7 @@ def _im2col(x, kh, kw, pad):
     return np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow))
 
 
-# Output rows 16 or 32 wide at stride 1: the engine may read im2col's slivers in place
+# Output rows 16 or more wide at stride 1: the engine may read im2col's slivers in place
 # instead of packing them (AVX-512 float); the product must keep the packed GEMM's bits,
 # which ops.matmul of the explicit columns gives (same K, same blocks, same kernel chain).
 @pytest.mark.parametrize("x_shape, w_shape, pad", [
@@ -550,6 +550,7 @@ def _im2col(x, kh, kw, pad):
     ((3, 4, 1, 16), (9, 4, 1, 3), ((0, 0), (1, 1))),       # slivers across images
     ((1, 3, 34, 34), (15, 3, 3, 3), ((0, 0), (0, 0))),     # 32 wide, x read unpadded
     ((1, 70, 16, 16), (30, 70, 3, 3), ((1, 1), (1, 1))),   # K = 630: two k blocks
+    ((2, 6, 5, 24), (16, 6, 3, 3), ((1, 1), (1, 1))),      # 24 wide: some slivers packed
 ])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_stride1_forward_keeps_the_packed_gemms_bits(x_shape, w_shape, pad, threads):
