@@ -539,7 +539,8 @@ def _im2col(x, kh, kw, pad):
     padded = np.pad(x, ((0, 0), (0, 0), pad[0], pad[1]))
     windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
     n, c, oh, ow = windows.shape[:4]
-    return np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow))
+    columns = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
+    return np.ascontiguousarray(columns)
 
 
 # Output rows 16 or more wide at stride 1: the engine may read im2col's slivers in place

@@ -163,7 +163,8 @@ static void FC_FN(flip_filters)(real *restrict flipped, const real *restrict w, 
                     for (int64_t oc = oc0; oc < oc_end; oc++)
                         for (int64_t k = 0; k < taps; k++)
                             flipped[((g * in_per_group + c) * out_per_group + oc) * taps + k] =
-                                w[((g * out_per_group + oc) * in_per_group + c) * taps + taps - 1 - k];
+                                w[((g * out_per_group + oc) * in_per_group + c) * taps
+                                  + taps - 1 - k];
             }
 }
 

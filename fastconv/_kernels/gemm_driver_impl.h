@@ -111,7 +111,8 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                     const real *view_left = NULL, *view_right = NULL;
                     const int64_t *view_offsets = NULL;
                     const int viewed = view_b && n == NR &&
-                        view_b(b_source, jc + jr, n, pc, NR, &view_left, &view_right, &view_offsets);
+                        view_b(b_source, jc + jr, n, pc, NR,
+                               &view_left, &view_right, &view_offsets);
                     if (sliverwise && !viewed)
                         pack_b(b_pack, b_source, jc + jr, n, pc, kc, NR);
                     const real *b_sliver = sliverwise ? b_pack : b_pack + jr * kc;
