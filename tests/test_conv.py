@@ -568,3 +568,35 @@ def test_backward_weight_with_many_channels_per_group(x_shape, w_shape, geometry
         results.append(grad_w)
     np.testing.assert_array_equal(results[1], results[0])
     np.testing.assert_allclose(results[0], grad_w_direct, rtol=tol, atol=tol)
+
+
+def _im2col(x, kh, kw, pad):
+    """(C*kh*kw, N*OH*OW) columns of a stride-1 convolution, taps in the filters' order."""
+    padded = np.pad(x, ((0, 0), (0, 0), pad[0], pad[1]))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+    n, c, oh, ow = windows.shape[:4]
+    columns = windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, n * oh * ow)
+    return np.ascontiguousarray(columns)
+
+
+# Output rows 16 or more wide at stride 1: the engine may read im2col's slivers in place
+# instead of packing them (AVX-512 float); the product must keep the packed GEMM's bits,
+# which ops.matmul of the explicit columns gives (same K, same blocks, same kernel chain).
+@pytest.mark.parametrize("x_shape, w_shape, pad", [
+    ((2, 5, 16, 16), (20, 5, 3, 3), ((1, 1), (1, 1))),     # half slivers in two output rows
+    ((3, 4, 1, 16), (9, 4, 1, 3), ((0, 0), (1, 1))),       # slivers across images
+    ((1, 3, 34, 34), (15, 3, 3, 3), ((0, 0), (0, 0))),     # 32 wide, x read unpadded
+    ((1, 70, 16, 16), (30, 70, 3, 3), ((1, 1), (1, 1))),   # K = 630: two k blocks
+    ((2, 6, 5, 24), (16, 6, 3, 3), ((1, 1), (1, 1))),      # 24 wide: some slivers packed
+])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stride1_forward_keeps_the_packed_gemms_bits(x_shape, w_shape, pad, threads):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    weight = rng.standard_normal(w_shape, dtype=np.float32)
+    padding = (pad[0][0], pad[1][0])
+    out = with_threads(threads, ops.conv2d, x, weight, padding=padding)
+    product = with_threads(threads, ops.matmul, weight.reshape(w_shape[0], -1),
+                           _im2col(x, *w_shape[2:], pad))
+    n, oc, oh, ow = out.shape
+    np.testing.assert_array_equal(out, product.reshape(oc, n, oh, ow).transpose(1, 0, 2, 3))

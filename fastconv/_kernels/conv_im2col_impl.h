@@ -94,6 +94,31 @@ FC_INLINE_COPIES void FC_FN(conv_pack_im2col)(real *restrict dst, const void *so
     }
 }
 
+/* conv_pack_im2col's slivers read in place (gemm.h's fc_view_*): at stride 1 along rows, a
+ * half sliver of R/2 pixels inside one output row is, for every tap, R/2 adjacent values of
+ * the input at that tap's offset. A sliver whose halves both lie so is not packed: all of
+ * them on images 16, 32, 48.. wide, most of them on wider ones (56: 3 in 4). */
+static int FC_FN(conv_view_im2col)(const void *source, int64_t first, int64_t count, int64_t k0,
+                                   int64_t R, const real **left, const real **right,
+                                   const int64_t **offsets)
+{
+    const FC_FN(inbounds_source) *src = (const FC_FN(inbounds_source) *)source;
+    const conv_shape *s = src->shape;
+    const int64_t half = R / 2;
+    if (s->stride_w != 1 || count != R || R % 2 || s->OW < half)
+        return 0;
+    pixel_cursor at = pixel_at(s, first);
+    if (at.ow + half > s->OW)
+        return 0;
+    *left = src->data + at.n * src->image_stride + at.oh * s->stride_h * src->row_stride + at.ow;
+    pixel_advance(s, &at, half);
+    if (at.ow + half > s->OW)
+        return 0;
+    *right = src->data + at.n * src->image_stride + at.oh * s->stride_h * src->row_stride + at.ow;
+    *offsets = src->tap_offsets + k0;
+    return 1;
+}
+
 /* The run's images as conv_pack_im2col reads them when the layer reads padding: images x
  * channels of padded_h x padded_w, the input at rows pad_top.., columns pad_left.., zeros
  * around it.

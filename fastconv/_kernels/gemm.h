@@ -35,6 +35,20 @@ typedef void (*fc_pack_f32)(float *restrict dst, const void *source,
 typedef void (*fc_pack_f64)(double *restrict dst, const void *source,
                             int64_t first, int64_t count, int64_t k0, int64_t depth, int64_t R);
 
+/* A B viewer, optional: for one full sliver (count == R) of columns first.. and the steps
+ * k0.. of a k block, it may say that the sliver need not be packed because its values are
+ * already in memory as rows of R/2 adjacent values: B[k0 + k][first + j] is
+ * left[offsets[k] + j] for j < R/2 and right[offsets[k] + j - R/2] for the others (as the
+ * stride-1 im2col view of an image whose rows hold whole half slivers). It returns 1 and
+ * sets the three pointers when so, else 0 (the sliver is packed). Only micro-kernels that
+ * can read B in place ask (AVX-512 float); the bits are the packed path's. */
+typedef int (*fc_view_f32)(const void *source, int64_t first, int64_t count, int64_t k0,
+                           int64_t R, const float **left, const float **right,
+                           const int64_t **offsets);
+typedef int (*fc_view_f64)(const void *source, int64_t first, int64_t count, int64_t k0,
+                           int64_t R, const double **left, const double **right,
+                           const int64_t **offsets);
+
 /* A custom write-back, for fused scatters such as col2im. The engine calls it once per
  * (tile, KC block) with the product of that block only, tile[i * ld_tile + j] for the
  * m x n elements C[i0 + i][j0 + j], and the store must ADD them into its destination
@@ -93,6 +107,17 @@ void fc_gemm_f64(int64_t M, int64_t N, int64_t K,
                  fc_pack_f64 pack_a, const void *a_source,
                  fc_pack_f64 pack_b, const void *b_source,
                  const fc_epilogue_f64 *epilogue, int num_threads);
+
+/* fc_gemm with a B viewer (see fc_view_*) asked before each B sliver is packed; view_b may
+ * be NULL (then it is fc_gemm). */
+void fc_gemm_viewed_f32(int64_t M, int64_t N, int64_t K,
+                        fc_pack_f32 pack_a, const void *a_source,
+                        fc_pack_f32 pack_b, fc_view_f32 view_b, const void *b_source,
+                        const fc_epilogue_f32 *epilogue, int num_threads);
+void fc_gemm_viewed_f64(int64_t M, int64_t N, int64_t K,
+                        fc_pack_f64 pack_a, const void *a_source,
+                        fc_pack_f64 pack_b, fc_view_f64 view_b, const void *b_source,
+                        const fc_epilogue_f64 *epilogue, int num_threads);
 
 /* The naive twin, for tests: the same contract (packers called with R = 1 over the whole
  * of K, so a custom store is called once per element block), triple loop, serial. */

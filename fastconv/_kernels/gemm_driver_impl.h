@@ -7,6 +7,9 @@
  *           for each MR-tall A sliver                   (ir)  ... while these stream by
  *             micro-kernel: the MR x NR tile's product over this KC block
  *
+ * When one MC block holds all the rows, each B sliver is packed at jr instead (or, when a
+ * viewer says it already lies in memory as the kernel can read it, not packed at all).
+ *
  * Threads own rectangles of C (a grid of whole micro-tiles, chosen from the shape) and run
  * the loops above over their own rectangle with their own packing buffers, so no thread
  * waits for another and no element is written by two threads. Every element's value is a
@@ -65,8 +68,8 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                   int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end,
                                   int64_t K,
                                   FC_FN(fc_pack) pack_a, const void *a_source,
-                                  FC_FN(fc_pack) pack_b, const void *b_source,
-                                  const FC_FN(fc_epilogue) *ep)
+                                  FC_FN(fc_pack) pack_b, FC_FN(fc_view) view_b,
+                                  const void *b_source, const FC_FN(fc_epilogue) *ep)
 {
     const int64_t MR = cfg->MR, NR = cfg->NR;
     const int64_t rows = i_end - i_begin, cols = j_end - j_begin;
@@ -77,6 +80,15 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
     const int64_t KC = (K + k_blocks - 1) / k_blocks;
     const int64_t MC = cfg->MC < rows ? cfg->MC : (rows + MR - 1) / MR * MR;
     const int64_t NC = cfg->NC < cols ? cfg->NC : (cols + NR - 1) / NR * NR;
+    /* When one A block holds all the rows, each B sliver serves that block alone: it is
+     * packed just before its kernels run, into a buffer that stays in cache, instead of a
+     * whole KC x NC panel (up to 4 MiB) written ahead and read back from L3. Same kernel
+     * calls, same bits. Measured on 64-channel 3x3 conv forwards (1 thread): 56x56 images
+     * 0.91x (batch 1) and 0.95x (batch 8) the time; 32x32 and 16x16 unchanged. */
+    const int sliverwise = rows <= MC;
+    /* Asking a viewer pays only there: B sliver read in place, no packing at all. */
+    if (!sliverwise || !cfg->kernel_view)
+        view_b = NULL;
     real *a_pack = fc_arena(FC_ARENA_A, (size_t)(MC * KC) * sizeof(real));
     real *b_pack = fc_arena(FC_ARENA_B, (size_t)(NC * KC) * sizeof(real));
     real *tile = fc_arena(FC_ARENA_TILE, (size_t)(MR * NR) * sizeof(real));
@@ -89,20 +101,32 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
             const int64_t kc = KC < K - pc ? KC : K - pc;
             const int add = pc > 0 || ep->accumulate;
             const int last = pc + kc == K;
-            pack_b(b_pack, b_source, jc, nc, pc, kc, NR);
+            if (!sliverwise)
+                pack_b(b_pack, b_source, jc, nc, pc, kc, NR);
             for (int64_t ic = i_begin; ic < i_end; ic += MC) {
                 const int64_t mc = MC < i_end - ic ? MC : i_end - ic;
                 pack_a(a_pack, a_source, ic, mc, pc, kc, MR);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int64_t n = NR < nc - jr ? NR : nc - jr;
-                    const real *b_sliver = b_pack + jr * kc;
+                    const real *view_left = NULL, *view_right = NULL;
+                    const int64_t *view_offsets = NULL;
+                    const int viewed = view_b && n == NR &&
+                        view_b(b_source, jc + jr, n, pc, NR,
+                               &view_left, &view_right, &view_offsets);
+                    if (sliverwise && !viewed)
+                        pack_b(b_pack, b_source, jc + jr, n, pc, kc, NR);
+                    const real *b_sliver = sliverwise ? b_pack : b_pack + jr * kc;
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int64_t m = MR < mc - ir ? MR : mc - ir;
                         const real *a_sliver = a_pack + ir * kc;
                         const int64_t i0 = ic + ir, j0 = jc + jr;
                         if (!ep->store && m == MR && n == NR && FC_FN(gemm_c_span)(ep, j0, n) == n) {
                             real *c = FC_FN(gemm_c_at)(ep, i0, j0);
-                            cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
+                            if (viewed)
+                                cfg->kernel_view(kc, a_sliver, view_left, view_right, view_offsets,
+                                                 c, ep->ldc, add, MR);
+                            else
+                                cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
                             if (last && finish)
                                 FC_FN(gemm_finish)(c, ep->ldc, m, n,
                                                    ep->row_bias ? ep->row_bias + i0 : NULL,
@@ -112,7 +136,10 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                         /* The product into the tile buffer: for a custom store, or for an
                          * edge tile or one across column blocks, which C takes its parts of,
                          * added exactly as the kernel adds (c + P). */
-                        if (m < MR && cfg->kernel_partial)
+                        if (viewed)
+                            cfg->kernel_view(kc, a_sliver, view_left, view_right, view_offsets,
+                                             tile, NR, 0, m);
+                        else if (m < MR && cfg->kernel_partial)
                             cfg->kernel_partial(kc, a_sliver, b_sliver, tile, NR, 0, m);
                         else
                             cfg->kernel(kc, a_sliver, b_sliver, tile, NR, 0);
@@ -174,10 +201,10 @@ static void FC_FN(gemm_grid)(const FC_FN(fc_gemm_config) *cfg, int64_t slivers_m
 }
 #endif
 
-void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
-                    FC_FN(fc_pack) pack_a, const void *a_source,
-                    FC_FN(fc_pack) pack_b, const void *b_source,
-                    const FC_FN(fc_epilogue) *epilogue, int num_threads)
+void FC_FN(fc_gemm_viewed)(int64_t M, int64_t N, int64_t K,
+                           FC_FN(fc_pack) pack_a, const void *a_source,
+                           FC_FN(fc_pack) pack_b, FC_FN(fc_view) view_b, const void *b_source,
+                           const FC_FN(fc_epilogue) *epilogue, int num_threads)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -219,7 +246,7 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
                     const int64_t j_begin = slivers_n * pn / parts_n * cfg->NR;
                     const int64_t j_end = pn + 1 == parts_n ? N : slivers_n * (pn + 1) / parts_n * cfg->NR;
                     FC_FN(gemm_rectangle)(cfg, i_begin, i_end, j_begin, j_end, K,
-                                          pack_a, a_source, pack_b, b_source, epilogue);
+                                          pack_a, a_source, pack_b, view_b, b_source, epilogue);
                 }
                 fc_flush_denormals_end(caller_mode);
             }
@@ -230,6 +257,16 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
     (void)num_threads;
 #endif
     const fc_fp_mode caller_mode = fc_flush_denormals_begin();
-    FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, b_source, epilogue);
+    FC_FN(gemm_rectangle)(cfg, 0, M, 0, N, K, pack_a, a_source, pack_b, view_b, b_source,
+                          epilogue);
     fc_flush_denormals_end(caller_mode);
+}
+
+void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
+                    FC_FN(fc_pack) pack_a, const void *a_source,
+                    FC_FN(fc_pack) pack_b, const void *b_source,
+                    const FC_FN(fc_epilogue) *epilogue, int num_threads)
+{
+    FC_FN(fc_gemm_viewed)(M, N, K, pack_a, a_source, pack_b, NULL, b_source, epilogue,
+                          num_threads);
 }

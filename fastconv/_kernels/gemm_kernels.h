@@ -39,7 +39,11 @@ typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
  * the tile (exactly as `kernel` would) and may leave the others unwritten.
  * pack_transposed, optional (NULL: the portable packer does it): packs one full A sliver
  * of MR lines, line i at src + i * line_stride with its depth values adjacent (a row-major
- * A), as dst[k * MR + i]. That is a transpose, the one packing case plain C does slowly. */
+ * A), as dst[k * MR + i]. That is a transpose, the one packing case plain C does slowly.
+ * kernel_view, optional (NULL: B is always packed): the kernel with its B sliver read in
+ * place through a viewer's pointers (gemm.h's fc_view_*): step k's values at
+ * left + offsets[k] (NR/2 of them) and right + offsets[k] (the other NR/2); `rows` as for
+ * kernel_partial (MR for a full sliver). The same sums as `kernel`, bit for bit. */
 typedef struct {
     int64_t MR, NR, MC, KC, NC;
     fc_kernel_f32 kernel;
@@ -47,6 +51,8 @@ typedef struct {
                            int add, int64_t rows);
     void (*pack_transposed)(float *restrict dst, const float *restrict src,
                             int64_t line_stride, int64_t depth);
+    void (*kernel_view)(int64_t depth, const float *a, const float *left, const float *right,
+                        const int64_t *offsets, float *c, int64_t ldc, int add, int64_t rows);
 } fc_gemm_config_f32;
 
 typedef struct {
@@ -56,6 +62,8 @@ typedef struct {
                            int add, int64_t rows);
     void (*pack_transposed)(double *restrict dst, const double *restrict src,
                             int64_t line_stride, int64_t depth);
+    void (*kernel_view)(int64_t depth, const double *a, const double *left, const double *right,
+                        const int64_t *offsets, double *c, int64_t ldc, int add, int64_t rows);
 } fc_gemm_config_f64;
 
 extern const fc_gemm_config_f32 fc_gemm_generic_f32;
