@@ -223,9 +223,10 @@ def train_command(args):
         scheduler = optim.OneCycleLR(optimizer, max_lr=lr, epochs=args.epochs,
                                      steps_per_epoch=len(train_loader))
     params = sum(p.data.size for p in model.parameters())
+    threads = fastconv.get_num_threads()
     print(f"training {args.model} ({params:,} parameters) on {description}; "
           f"{args.optimizer} lr {lr:g} ({args.schedule}), batch {args.batch_size}, {args.epochs} epochs, "
-          f"{fastconv.get_num_threads()} threads", flush=True)
+          f"{threads} thread{'s' if threads > 1 else ''}", flush=True)
     start = time.perf_counter()
     try:
         history = train.fit(model, train_loader, val_loader, epochs=args.epochs,

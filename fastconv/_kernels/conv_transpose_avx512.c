@@ -7,6 +7,8 @@
 #ifdef FC_CONV_TRANSPOSE_AVX512
 #include <immintrin.h>
 
+#include "transpose16_avx512.h"
+
 __attribute__((target("avx512f")))
 void fc_conv_transpose_avx512_f32(float *restrict dst, int64_t dst_stride,
                                   const float *restrict src, int64_t src_stride,
@@ -18,35 +20,12 @@ void fc_conv_transpose_avx512_f32(float *restrict dst, int64_t dst_stride,
         for (int64_t j0 = 0; j0 < cols; j0 += 16) {
             const int64_t width = cols - j0 < 16 ? cols - j0 : 16;
             const __mmask16 col_mask = (__mmask16)((1u << width) - 1);
-            __m512 r[16], t[16];
+            __m512 r[16];
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
                 r[i] = i < height ? _mm512_maskz_loadu_ps(col_mask, src + (i0 + i) * src_stride + j0)
                                   : _mm512_setzero_ps();
-#pragma GCC unroll 8
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-#pragma GCC unroll 4
-            for (int i = 0; i < 16; i += 4) {
-                r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-                r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-                r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-                r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-            }
-#pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) {
-                t[j] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0x88);
-                t[j + 4] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0xdd);
-                t[j + 8] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0x88);
-                t[j + 12] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0xdd);
-            }
-#pragma GCC unroll 8
-            for (int j = 0; j < 8; j++) {
-                r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-                r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
-            }
+            fc_transpose16x16_ps(r);
             for (int64_t j = 0; j < width; j++)
                 _mm512_mask_storeu_ps(dst + (j0 + j) * dst_stride + i0, row_mask, r[j]);
         }

@@ -12,6 +12,8 @@
 #ifdef FC_GEMM_X86
 #include <immintrin.h>
 
+#include "transpose16_avx512.h"
+
 #define FC_AVX512 __attribute__((target("avx512f")))
 
 enum { F32_MR = 14, F32_NR = 32, F64_MR = 14, F64_NR = 16 };
@@ -160,36 +162,12 @@ FC_AVX512 static void pack_transposed_avx512_f32(float *restrict dst, const floa
     for (int64_t k = 0; k < depth; k += 16) {
         const int64_t steps = depth - k < 16 ? depth - k : 16;
         const __mmask16 step_mask = (__mmask16)((1u << steps) - 1);
-        __m512 r[16], t[16];
+        __m512 r[16];
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++)
             r[i] = i < F32_MR ? _mm512_maskz_loadu_ps(step_mask, src + i * line_stride + k)
                               : _mm512_setzero_ps();
-        /* 16 x 16 transpose: interleave 32-bit, then 64-bit, then 128-bit lanes twice */
-#pragma GCC unroll 8
-        for (int i = 0; i < 16; i += 2) {
-            t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-            t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-        }
-#pragma GCC unroll 4
-        for (int i = 0; i < 16; i += 4) {
-            r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-            r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
-            r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-            r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
-        }
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) {
-            t[j] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0x88);
-            t[j + 4] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0xdd);
-            t[j + 8] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0x88);
-            t[j + 12] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0xdd);
-        }
-#pragma GCC unroll 8
-        for (int j = 0; j < 8; j++) {
-            r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-            r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
-        }
+        fc_transpose16x16_ps(r);
         for (int64_t s = 0; s < steps; s++)
             _mm512_mask_storeu_ps(dst + (k + s) * F32_MR, line_mask, r[s]);
     }
