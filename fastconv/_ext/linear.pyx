@@ -37,19 +37,28 @@ def linear_forward(floating[:, ::1] y,                # OUT (rows, out_features)
                                x.shape[0], x.shape[1], weight.shape[0], num_threads)
 
 
-def linear_backward(floating[:, ::1] grad_x,          # OUT (rows, in_features)
-                    floating[:, ::1] grad_weight,     # OUT (out_features, in_features)
-                    floating[::1] grad_bias,          # OUT (out_features,)
+def linear_backward(floating[:, ::1] grad_x,          # OUT (rows, in_features), or empty: skipped
+                    floating[:, ::1] grad_weight,     # OUT (out_features, in_features), or empty: skipped
+                    floating[::1] grad_bias,          # OUT (out_features,), or empty: skipped
                     const floating[:, ::1] grad_y,    # IN  (rows, out_features)
                     const floating[:, ::1] x,         # IN  (rows, in_features)
                     const floating[:, ::1] weight,    # IN  (out_features, in_features)
                     int num_threads):
+    cdef floating *grad_x_ptr = NULL
+    cdef floating *grad_weight_ptr = NULL
+    cdef floating *grad_bias_ptr = NULL
+    if grad_x.shape[0] * grad_x.shape[1]:
+        grad_x_ptr = &grad_x[0, 0]
+    if grad_weight.shape[0] * grad_weight.shape[1]:
+        grad_weight_ptr = &grad_weight[0, 0]
+    if grad_bias.shape[0]:
+        grad_bias_ptr = &grad_bias[0]
     with nogil:
         if floating is float:
-            linear_backward_f32(&grad_x[0, 0], &grad_weight[0, 0], &grad_bias[0],
+            linear_backward_f32(grad_x_ptr, grad_weight_ptr, grad_bias_ptr,
                                 &grad_y[0, 0], &x[0, 0], &weight[0, 0],
                                 x.shape[0], x.shape[1], weight.shape[0], num_threads)
         else:
-            linear_backward_f64(&grad_x[0, 0], &grad_weight[0, 0], &grad_bias[0],
+            linear_backward_f64(grad_x_ptr, grad_weight_ptr, grad_bias_ptr,
                                 &grad_y[0, 0], &x[0, 0], &weight[0, 0],
                                 x.shape[0], x.shape[1], weight.shape[0], num_threads)

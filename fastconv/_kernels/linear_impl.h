@@ -23,25 +23,33 @@ void FC_FN(linear_forward)(real *y, const real *x, const real *weight, const rea
 
 /* grad_x: (rows, in_features) OUT;  grad_weight: (out_features, in_features) OUT;
  * grad_bias: (out_features,) OUT;  grad_y: (rows, out_features) IN;
- * x: (rows, in_features) IN;  weight: (out_features, in_features) IN */
+ * x: (rows, in_features) IN;  weight: (out_features, in_features) IN.
+ * A NULL grad_x, grad_weight or grad_bias is not computed (a caller that needs only some,
+ * as a convolution's output_mask, pays for those alone). */
 void FC_FN(linear_backward)(real *grad_x, real *grad_weight, real *restrict grad_bias,
                             const real *restrict grad_y, const real *x, const real *weight,
                             int64_t rows, int64_t in_features, int64_t out_features,
                             int num_threads)
 {
     /* grad_x = grad_y W */
-    const FC_FN(fc_matrix) grad_y_rows = {grad_y, out_features, 1};
-    const FC_FN(fc_matrix) weight_rows = {weight, in_features, 1};
-    const FC_FN(fc_epilogue) to_grad_x = {.c = grad_x, .ldc = in_features};
-    FC_FN(fc_gemm)(rows, in_features, out_features, FC_FN(fc_pack_rows), &grad_y_rows,
-                   FC_FN(fc_pack_cols), &weight_rows, &to_grad_x, num_threads);
+    if (grad_x) {
+        const FC_FN(fc_matrix) grad_y_rows = {grad_y, out_features, 1};
+        const FC_FN(fc_matrix) weight_rows = {weight, in_features, 1};
+        const FC_FN(fc_epilogue) to_grad_x = {.c = grad_x, .ldc = in_features};
+        FC_FN(fc_gemm)(rows, in_features, out_features, FC_FN(fc_pack_rows), &grad_y_rows,
+                       FC_FN(fc_pack_cols), &weight_rows, &to_grad_x, num_threads);
+    }
 
     /* grad_weight = grad_y^T x: the sum over the batch is the GEMM's k, in order */
-    const FC_FN(fc_matrix) grad_y_t = {grad_y, 1, out_features};
-    const FC_FN(fc_matrix) x_rows = {x, in_features, 1};
-    const FC_FN(fc_epilogue) to_grad_weight = {.c = grad_weight, .ldc = in_features};
-    FC_FN(fc_gemm)(out_features, in_features, rows, FC_FN(fc_pack_rows), &grad_y_t,
-                   FC_FN(fc_pack_cols), &x_rows, &to_grad_weight, num_threads);
+    if (grad_weight) {
+        const FC_FN(fc_matrix) grad_y_t = {grad_y, 1, out_features};
+        const FC_FN(fc_matrix) x_rows = {x, in_features, 1};
+        const FC_FN(fc_epilogue) to_grad_weight = {.c = grad_weight, .ldc = in_features};
+        FC_FN(fc_gemm)(out_features, in_features, rows, FC_FN(fc_pack_rows), &grad_y_t,
+                       FC_FN(fc_pack_cols), &x_rows, &to_grad_weight, num_threads);
+    }
+    if (!grad_bias)
+        return;
 
     /* grad_bias[o] = sum over i, in order, of grad_y[i, o]; threads own column tiles and
      * walk the rows, so the inner loop runs along grad_y's contiguous axis. */

@@ -184,19 +184,23 @@ def _backward(grad_out, x, weight, geometry, dtype, output_mask):
 
 
 def _dense_backward(grad_out, x, weight, dtype, output_mask):
-    """_backward of a convolution that _is_dense: the linear kernel makes all three
-    gradients in one call, and those output_mask leaves out are dropped."""
+    """_backward of a convolution that _is_dense: the linear kernel makes the gradients
+    output_mask asks for (an empty array tells it to skip one)."""
     rows, out_features = x.shape[0], weight.shape[0]
-    grad_x = np.empty(x.shape, dtype=dtype)
-    grad_weight = np.empty(weight.shape, dtype=dtype)
-    grad_bias = np.empty(out_features, dtype=dtype)
-    _linear.linear_backward(grad_x.reshape(rows, -1), grad_weight.reshape(out_features, -1),
-                            grad_bias, contiguous(grad_out, dtype).reshape(rows, out_features),
+    want_x, want_weight, want_bias = output_mask
+    skipped, skipped_bias = np.empty((0, 0), dtype=dtype), np.empty(0, dtype=dtype)
+    grad_x = np.empty(x.shape, dtype=dtype) if want_x else None
+    grad_weight = np.empty(weight.shape, dtype=dtype) if want_weight else None
+    grad_bias = np.empty(out_features, dtype=dtype) if want_bias else None
+    _linear.linear_backward(skipped if grad_x is None else grad_x.reshape(rows, -1),
+                            skipped if grad_weight is None
+                            else grad_weight.reshape(out_features, -1),
+                            skipped_bias if grad_bias is None else grad_bias,
+                            contiguous(grad_out, dtype).reshape(rows, out_features),
                             contiguous(x, dtype).reshape(rows, -1),
                             contiguous(weight, dtype).reshape(out_features, -1),
                             get_num_threads())
-    return tuple(grad if want else None
-                 for grad, want in zip((grad_x, grad_weight, grad_bias), output_mask))
+    return grad_x, grad_weight, grad_bias
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
