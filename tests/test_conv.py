@@ -457,6 +457,20 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
                      dtype, taps, integer_valued)
         fused = run(forward, out_shape, x, w, bias, True, True)
         np.testing.assert_array_equal(fused, np.maximum(outs[1], 0))
+    stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups = geometry
+    tapwise = groups == 1 and dilation_h == dilation_w == 1
+    if tapwise:   # the small-image kernels, on any shape they take
+        tapwise_geometry = (stride_h, stride_w, pad_top, pad_left)
+        outs = {}
+        for threads in (1, 2, 3):
+            outs[threads] = np.full(out_shape, np.nan, dtype)
+            _conv.conv2d_forward_tapwise(outs[threads], x, w, bias, True, False,
+                                         *tapwise_geometry, threads)
+            np.testing.assert_array_equal(outs[threads], outs[1])
+        _check_close(outs[1], direct, dtype, taps + 1, integer_valued)
+        fused = np.full(out_shape, np.nan, dtype)
+        _conv.conv2d_forward_tapwise(fused, x, w, bias, True, True, *tapwise_geometry, 2)
+        np.testing.assert_array_equal(fused, np.maximum(outs[1], 0))
 
     grad_x_direct = run(_conv.conv2d_backward_data_direct, x_shape, grad_out, w)
     reduction = w_shape[0] // geometry[-1] * w_shape[2] * w_shape[3]
@@ -464,6 +478,12 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
     for g in grads[1:]:
         np.testing.assert_array_equal(g, grads[0])
     _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
+    if tapwise and stride_h == stride_w == 1:
+        grads = [np.full(x_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        for threads, g in zip((1, 2, 3), grads):
+            _conv.conv2d_backward_data_tapwise(g, grad_out, w, pad_top, pad_left, threads)
+            np.testing.assert_array_equal(g, grads[0])
+        _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
 
     row_sums = np.empty((1, out_size[1]), dtype)
     grad_w_direct, grad_b_direct = np.empty(w_shape, dtype), np.empty(w_shape[0], dtype)
@@ -503,6 +523,33 @@ def test_conv2d_bias_relu_is_relu_of_conv2d(dtype):
     nan_bias = np.array([np.nan, 0.0, -np.inf], dtype)
     out = _conv2d_bias_relu(np.ones((1, 1, 2, 2), dtype), np.ones((3, 1, 1, 1), dtype), nan_bias)
     assert np.isnan(out[0, 0]).all() and (out[0, 1] == 1).all() and (out[0, 2] == 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_images_take_the_tapwise_kernels(dtype):
+    # 64 channels of 4x4 images, a batch of 16, a 'same' 3x3 layer: a third of the im2col
+    # GEMM would read padding, so ops runs the tap-wise kernels (conv_tapwise_impl.h),
+    # which must give their own bits for any thread count and agree with the direct loops.
+    x, weight, bias = (randn(*s).astype(dtype) for s in ((16, 64, 4, 4), (64, 64, 3, 3), (64,)))
+    geometry = (1, 1, 1, 1)
+    tapwise = np.empty((16, 64, 4, 4), dtype)
+    _conv.conv2d_forward_tapwise(tapwise, x, weight, bias, True, False, *geometry, 1)
+    direct = np.empty_like(tapwise)
+    _conv.conv2d_forward_direct(direct, x, weight, bias, *geometry, 1, 1, 1, 1)
+    for threads in (1, 2):
+        np.testing.assert_array_equal(with_threads(threads, ops.conv2d, x, weight, bias, padding=1),
+                                      tapwise)
+    _check_close(tapwise, direct, dtype, 64 * 9 + 1, False)
+    grad_out = randn(16, 64, 4, 4).astype(dtype)
+    grad_x = np.empty_like(x)
+    _conv.conv2d_backward_data_tapwise(grad_x, grad_out, weight, 1, 1, 1)
+    for threads in (1, 2):
+        mine = with_threads(threads, ops.conv2d_backward, grad_out, x, weight, padding=1,
+                            output_mask=(True, False, False))[0]
+        np.testing.assert_array_equal(mine, grad_x)
+    grad_x_direct = np.empty_like(x)
+    _conv.conv2d_backward_data_direct(grad_x_direct, grad_out, weight, *geometry, 1, 1, 1, 1)
+    _check_close(grad_x, grad_x_direct, dtype, 64 * 9, False)
 
 
 def test_large_batch_runs_and_threads():

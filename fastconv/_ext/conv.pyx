@@ -3,8 +3,9 @@
 
 Every function takes the geometry as (stride_h, stride_w, pad_top, pad_left, dilation_h,
 dilation_w, groups); the output size is read from the shape of out / grad_out.
-The *_direct functions bind the naive twins and the *_depthwise ones the small-group
-kernels, for tests; fastconv.ops calls the others.
+The *_direct functions bind the naive twins, the *_depthwise ones the small-group kernels
+and the *_tapwise ones the small-image kernels (fewer arguments: they take no groups or
+dilation), for tests; fastconv.ops calls the others.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
@@ -40,6 +41,22 @@ cdef extern from "conv.h" nogil:
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
         int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
         int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    void conv2d_forward_tapwise_f32(float *out, const float *x, const float *w, const float *bias, int relu,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int num_threads)
+    void conv2d_forward_tapwise_f64(double *out, const double *x, const double *w, const double *bias, int relu,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int num_threads)
+    void conv2d_backward_data_tapwise_f32(float *grad_x, const float *grad_out, const float *w,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t pad_top, int64_t pad_left, int num_threads)
+    void conv2d_backward_data_tapwise_f64(double *grad_x, const double *grad_out, const double *w,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t pad_top, int64_t pad_left, int num_threads)
     void conv2d_backward_bias_f32(float *grad_bias, const float *grad_out,
         int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads)
     void conv2d_backward_bias_f64(double *grad_bias, const double *grad_out,
@@ -130,6 +147,41 @@ def conv2d_forward_depthwise(floating[:, :, :, ::1] out,            # OUT (N, OC
             conv2d_forward_depthwise_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
                                          x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
                                          stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_forward_tapwise(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
+                           const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                           const floating[:, :, :, ::1] w,         # IN  (OC, C, KH, KW)
+                           const floating[::1] bias,               # IN  (OC,), or zeros for none
+                           bint has_bias, bint relu,             # bias is used only if has_bias
+                           int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                           int num_threads):
+    """The tap-wise forward (groups and dilation 1), for tests."""
+    with nogil:
+        if floating is float:
+            conv2d_forward_tapwise_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                       stride_h, stride_w, pad_top, pad_left, num_threads)
+        else:
+            conv2d_forward_tapwise_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                       stride_h, stride_w, pad_top, pad_left, num_threads)
+
+
+def conv2d_backward_data_tapwise(floating[:, :, :, ::1] grad_x,           # OUT (N, C, H, W)
+                                 const floating[:, :, :, ::1] grad_out,    # IN  (N, OC, OH, OW)
+                                 const floating[:, :, :, ::1] w,           # IN  (OC, C, KH, KW)
+                                 int64_t pad_top, int64_t pad_left, int num_threads):
+    """The tap-wise backward-data (stride, groups and dilation 1), for tests."""
+    with nogil:
+        if floating is float:
+            conv2d_backward_data_tapwise_f32(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
+                                             grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                             pad_top, pad_left, num_threads)
+        else:
+            conv2d_backward_data_tapwise_f64(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
+                                             grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                             pad_top, pad_left, num_threads)
 
 
 def conv2d_forward_direct(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)

@@ -104,6 +104,13 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         free(table);
         return;
     }
+    if (FC_FN(use_tapwise)(&s, N)) {
+        free(tap_offsets);
+        free(table);
+        FC_FN(conv2d_forward_tapwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
+                                      stride_h, stride_w, pad_top, pad_left, num_threads);
+        return;
+    }
     /* 1x1, stride 1, no padding: im2col(x) is x itself, a (C/groups x H*W) matrix. */
     const int plain = KH == 1 && KW == 1 && stride_h == 1 && stride_w == 1 &&
                       pad_top == 0 && pad_left == 0;
@@ -189,6 +196,23 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
                                            dilation_h, dilation_w, groups, num_threads);
         free(table);
         return;
+    }
+    if (stride_h == 1 && stride_w == 1 && dilation_h == 1 && dilation_w == 1 && groups == 1) {
+        /* the stride-1 form below, tap-wise (conv_tapwise_impl.h) where that pays; the
+         * stride-1 form's own call to conv2d_forward asks use_tapwise of this same
+         * geometry, so it never goes tap-wise over the flipped filters' workspace */
+        conv_shape transposed;
+        conv_tap *transposed_table = conv_shape_init(&transposed, OC, OH, OW, C, KH, KW, H, W,
+                                                     1, 1, KH - 1 - pad_top, KW - 1 - pad_left,
+                                                     1, 1, 1);
+        const int tapwise = transposed_table && FC_FN(use_tapwise)(&transposed, N);
+        free(transposed_table);
+        if (tapwise) {
+            free(table);
+            FC_FN(conv2d_backward_data_tapwise)(grad_x, grad_out, w, N, C, H, W, OC, KH, KW,
+                                                OH, OW, pad_top, pad_left, num_threads);
+            return;
+        }
     }
     if (stride_h == 1 && stride_w == 1 && s.in_per_group >= 4 &&
         2 * pad_top >= (KH - 1) * dilation_h && 2 * pad_left >= (KW - 1) * dilation_w) {

@@ -78,7 +78,11 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
      * depends on K and the ISA only, never on threads, so the sums stay the same. */
     const int64_t k_blocks = (K + cfg->KC - 1) / cfg->KC;
     const int64_t KC = (K + k_blocks - 1) / k_blocks;
-    const int64_t MC = cfg->MC < rows ? cfg->MC : (rows + MR - 1) / MR * MR;
+    /* The A block keeps the footprint of cfg->MC x cfg->KC values in L2: shallower k
+     * blocks take more rows, so that more layers fit one block and pack B sliver by
+     * sliver (below). Only speed depends on MC, never the bits. */
+    const int64_t mc_fit = cfg->MC * cfg->KC / KC / MR * MR;
+    const int64_t MC = mc_fit < rows ? mc_fit : (rows + MR - 1) / MR * MR;
     const int64_t NC = cfg->NC < cols ? cfg->NC : (cols + NR - 1) / NR * NR;
     /* When one A block holds all the rows, each B sliver serves that block alone: it is
      * packed just before its kernels run, into a buffer that stays in cache, instead of a
