@@ -508,6 +508,12 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
     grad_b = np.full(w_shape[0], np.nan, dtype)
     _conv.conv2d_backward_bias(grad_b, grad_out, 2)
     np.testing.assert_array_equal(grad_b, results[0][1])
+    if tapwise:
+        results = [np.full(w_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        for threads, grad_w in zip((1, 2, 3), results):
+            _conv.conv2d_backward_weight_tapwise(grad_w, grad_out, x, *tapwise_geometry, threads)
+            np.testing.assert_array_equal(grad_w, results[0])
+        _check_close(results[0], grad_w_direct, dtype, reduction, integer_valued)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -550,6 +556,16 @@ def test_small_images_take_the_tapwise_kernels(dtype):
     grad_x_direct = np.empty_like(x)
     _conv.conv2d_backward_data_direct(grad_x_direct, grad_out, weight, *geometry, 1, 1, 1, 1)
     _check_close(grad_x, grad_x_direct, dtype, 64 * 9, False)
+    grad_w = np.empty_like(weight)
+    _conv.conv2d_backward_weight_tapwise(grad_w, grad_out, x, *geometry, 1)
+    for threads in (1, 2):
+        _, mine, grad_b = with_threads(threads, ops.conv2d_backward, grad_out, x, weight, padding=1)
+        np.testing.assert_array_equal(mine, grad_w)
+        np.testing.assert_allclose(grad_b, grad_out.sum(axis=(0, 2, 3)), rtol=1e-5)
+    grad_w_direct, grad_b_direct = np.empty_like(weight), np.empty(64, dtype)
+    _conv.conv2d_backward_weight_direct(grad_w_direct, grad_b_direct, np.empty((1, 4), dtype),
+                                        grad_out, x, *geometry, 1, 1, 1, 1)
+    _check_close(grad_w, grad_w_direct, dtype, 16 * 16, False)
 
 
 def test_large_batch_runs_and_threads():

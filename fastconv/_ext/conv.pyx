@@ -57,6 +57,14 @@ cdef extern from "conv.h" nogil:
         int64_t N, int64_t C, int64_t H, int64_t W,
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
         int64_t pad_top, int64_t pad_left, int num_threads)
+    void conv2d_backward_weight_tapwise_f32(float *grad_w, const float *grad_out, const float *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int num_threads)
+    void conv2d_backward_weight_tapwise_f64(double *grad_w, const double *grad_out, const double *x,
+        int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int num_threads)
     void conv2d_backward_bias_f32(float *grad_bias, const float *grad_out,
         int64_t N, int64_t OC, int64_t OH, int64_t OW, int num_threads)
     void conv2d_backward_bias_f64(double *grad_bias, const double *grad_out,
@@ -182,6 +190,23 @@ def conv2d_backward_data_tapwise(floating[:, :, :, ::1] grad_x,           # OUT 
             conv2d_backward_data_tapwise_f64(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &w[0, 0, 0, 0],
                                              grad_x.shape[0], grad_x.shape[1], grad_x.shape[2], grad_x.shape[3], w.shape[0], w.shape[2], w.shape[3], grad_out.shape[2], grad_out.shape[3],
                                              pad_top, pad_left, num_threads)
+
+
+def conv2d_backward_weight_tapwise(floating[:, :, :, ::1] grad_w,          # OUT (OC, C, KH, KW)
+                                   const floating[:, :, :, ::1] grad_out,  # IN  (N, OC, OH, OW)
+                                   const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                                   int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                   int num_threads):
+    """The tap-wise backward-weight (groups and dilation 1, no bias gradient), for tests."""
+    with nogil:
+        if floating is float:
+            conv2d_backward_weight_tapwise_f32(&grad_w[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                               x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                               stride_h, stride_w, pad_top, pad_left, num_threads)
+        else:
+            conv2d_backward_weight_tapwise_f64(&grad_w[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                               x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                               stride_h, stride_w, pad_top, pad_left, num_threads)
 
 
 def conv2d_forward_direct(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)

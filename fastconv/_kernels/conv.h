@@ -78,8 +78,8 @@ void conv2d_backward_weight_depthwise_f64(double *grad_w, double *grad_bias, con
                                           int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads);
 
 /* The tap-wise kernels for small images (conv_tapwise_impl.h), which conv2d_forward and
- * conv2d_backward_data run where they pay; exposed for tests. groups and dilation 1;
- * backward-data at stride 1 only. */
+ * conv2d_backward_data and conv2d_backward_weight run where they pay; exposed for tests.
+ * groups and dilation 1; backward-data at stride 1 only; backward-weight without grad_bias. */
 void conv2d_forward_tapwise_f32(float *out, const float *x, const float *w, const float *bias, int relu,
                                 int64_t N, int64_t C, int64_t H, int64_t W,
                                 int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -98,6 +98,17 @@ void conv2d_backward_data_tapwise_f64(double *grad_x, const double *grad_out, co
                                       int64_t N, int64_t C, int64_t H, int64_t W,
                                       int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                       int64_t pad_top, int64_t pad_left, int num_threads);
+
+void conv2d_backward_weight_tapwise_f32(float *grad_w, const float *grad_out, const float *x,
+                                        int64_t N, int64_t C, int64_t H, int64_t W,
+                                        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                        int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                        int64_t pad_left, int num_threads);
+void conv2d_backward_weight_tapwise_f64(double *grad_w, const double *grad_out, const double *x,
+                                        int64_t N, int64_t C, int64_t H, int64_t W,
+                                        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                        int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                        int64_t pad_left, int num_threads);
 
 /* The naive twins: direct loops (conv_impl.h). bias must not be NULL (zeros for none);
  * row_sums: (num_threads, OW) scratch. */

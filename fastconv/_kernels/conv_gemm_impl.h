@@ -387,6 +387,15 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
                                                 groups, num_threads);
         return;
     }
+    if (FC_FN(use_tapwise)(&s, N)) {
+        free(table);
+        FC_FN(conv2d_backward_weight_tapwise)(grad_w, grad_out, x, N, C, H, W, OC, KH, KW,
+                                              OH, OW, stride_h, stride_w, pad_top, pad_left,
+                                              num_threads);
+        if (grad_bias)
+            FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
+        return;
+    }
     /* a strided or padded 1x1 layer reads a subsample of x: stage only that */
     const conv_shape sampled = FC_FN(sampled_shape)(&s);
     const int subsample = KH == 1 && KW == 1 &&

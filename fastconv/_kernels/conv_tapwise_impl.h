@@ -16,8 +16,12 @@
  * y_t; the others add. Each element's value is then a fixed sum over taps of the engine's
  * fixed sums over channels: the same bits for any thread count.
  *
- * Extra memory, in the calling thread's workspaces (kept across calls): x_t (C*H*W*N
- * values), w_t (OC*KH*KW*C) and y_t (OC*OH*OW*N).
+ * Backward-weight sums tap by tap as well, over each tap's (image, valid pixel) steps, with
+ * x and grad_out channels last instead (its reduction runs along the batch and pixels).
+ *
+ * Extra memory, in the calling thread's workspaces (kept across calls): forward and
+ * backward-data, the input batch-minor, the filters tap-major and the output batch-minor
+ * (for a forward C*H*W*N, OC*KH*KW*C and OC*OH*OW*N values); backward-weight, see there.
  */
 
 /* Whether the tap-wise form pays: groups of one, no dilation, a batch whose images fill
@@ -235,4 +239,86 @@ void FC_FN(conv2d_backward_data_tapwise)(real *restrict grad_x, const real *rest
     for (int64_t c = 0; c < C; c++)
         FC_FN(tapwise_transpose)(grad_x + c * HW, C * HW, x_t + c * HW * N, N, HW, N);
     free(table);
+}
+
+/* Backward-weight's operands, tap by tap: a tensor channels last, (images, pixels, ld), read
+ * at the pixels of one tap's valid outputs (or at the input pixels they read). Step k of the
+ * reduction is image k / (rows * columns), valid row k / columns % rows, valid column
+ * k % columns: pixel first + image * image_step + row * row_step + column * column_step.
+ * The packed lines of step k are `ld`-adjacent values of that pixel, so the one packer
+ * serves grad_out (lines: output channels) as A and x (lines: input channels) as B. */
+typedef struct {
+    const real *data;
+    int64_t ld, rows, columns, first, image_step, row_step, column_step;
+} FC_FN(tapwise_pixels);
+
+/* dst: packed block OUT (lines first.. of the channels, depth = steps k0..);  source:
+ * tapwise_pixels IN. */
+FC_INLINE_COPIES static void FC_FN(tapwise_pack_pixels)(real *restrict dst, const void *source,
+                                                        int64_t first, int64_t count,
+                                                        int64_t k0, int64_t depth, int64_t R)
+{
+    const FC_FN(tapwise_pixels) *src = (const FC_FN(tapwise_pixels) *)source;
+    const int64_t per_image = src->rows * src->columns;
+    for (int64_t k = 0; k < depth; k++) {
+        const int64_t step = k0 + k, in_image = step % per_image;
+        const real *restrict line = src->data + first + src->ld *
+            (src->first + step / per_image * src->image_step
+             + in_image / src->columns * src->row_step + in_image % src->columns * src->column_step);
+        for (int64_t sl = 0; sl * R < count; sl++) {
+            const int64_t lines = count - sl * R < R ? count - sl * R : R;
+            real *restrict d = dst + (sl * depth + k) * R;
+            for (int64_t r = 0; r < lines; r++)
+                d[r] = line[sl * R + r];
+            for (int64_t r = lines; r < R; r++)
+                d[r] = 0;
+        }
+    }
+}
+
+/* The tap-wise backward-weight (what conv2d_backward_weight runs where use_tapwise says so;
+ * exposed for tests): per tap, grad_w[:, :, tap] = grad_out (OC x steps) * x (steps x C)
+ * over the steps (image, valid output pixel) of that tap alone, both staged channels last.
+ * grad_w: (OC, C, KH, KW) OUT;  grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN.
+ * groups and dilation must be 1. No bias gradient (conv2d_backward_bias gives it).
+ * Extra memory, in the calling thread's workspaces: x and grad_out channels last
+ * (N*H*W*C and N*OH*OW*OC values) and grad_w tap-major (OC*KH*KW*C). */
+void FC_FN(conv2d_backward_weight_tapwise)(real *restrict grad_w, const real *restrict grad_out,
+                                           const real *restrict x,
+                                           int64_t N, int64_t C, int64_t H, int64_t W,
+                                           int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                           int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                           int64_t pad_left, int num_threads)
+{
+    const int64_t T = KH * KW, HW = H * W, P = OH * OW;
+    real *x_cl = fc_workspace(WORKSPACE_CHANNELS_LAST, (size_t)(N * HW * C) * sizeof(real));
+    real *g_cl = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(N * P * OC) * sizeof(real));
+    real *gw_t = fc_workspace(WORKSPACE_PARTIALS, (size_t)(OC * T * C) * sizeof(real));
+    if (!x_cl || !g_cl || !gw_t)
+        abort();  /* workspaces could not be had: nothing sensible is left to do in C */
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
+    for (int64_t n = 0; n < N; n++) {
+        FC_FN(to_channels_last)(x_cl + n * HW * C, x + n * C * HW, C, HW, HW);
+        FC_FN(to_channels_last)(g_cl + n * P * OC, grad_out + n * OC * P, OC, P, P);
+    }
+    for (int64_t t = 0; t < T; t++) {
+        const int64_t offset_h = t / KW - pad_top, offset_w = t % KW - pad_left;
+        int64_t oh_first, oh_end, ow_first, ow_end;
+        valid_outputs(offset_h, stride_h, H, OH, &oh_first, &oh_end);
+        valid_outputs(offset_w, stride_w, W, OW, &ow_first, &ow_end);
+        const int64_t rows = oh_end - oh_first, columns = ow_end - ow_first;
+        const FC_FN(fc_epilogue) epilogue = { .c = gw_t + t * C, .ldc = T * C };
+        const FC_FN(tapwise_pixels) gradients = {
+            g_cl, OC, rows, columns, oh_first * OW + ow_first, P, OW, 1 };
+        const FC_FN(tapwise_pixels) inputs = {
+            x_cl, C, rows, columns,
+            (oh_first * stride_h + offset_h) * W + ow_first * stride_w + offset_w,
+            HW, stride_h * W, stride_w };
+        /* a tap that reads nothing but padding has an empty sum: the engine writes zeros */
+        FC_FN(fc_gemm)(OC, C, N * rows * columns, FC_FN(tapwise_pack_pixels), &gradients,
+                       FC_FN(tapwise_pack_pixels), &inputs, &epilogue, num_threads);
+    }
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
+    for (int64_t oc = 0; oc < OC; oc++)
+        FC_FN(tapwise_transpose)(grad_w + oc * C * T, T, gw_t + oc * T * C, C, T, C);
 }
