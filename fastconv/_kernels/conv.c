@@ -12,7 +12,7 @@
  * (backward-weight's partial sums, conv_gemm_impl.h) and, per thread, one run of images of a
  * group's x channels last (backward-weight's staging; a run is at most
  * max(4096 / (OH*OW) rounded up, N / 16 rounded up) images) and, per thread, one
- * zero-bordered run of images of x (the padded forward's input, bounded above
+ * run of images of x in phases (the padded or strided forward's input, bounded above
  * conv2d_forward in conv_gemm_impl.h); the tap-wise kernels for small images keep their
  * inputs, filters and outputs re-laid out in those same buffers (conv_tapwise_impl.h). Nothing
  * is allocated in a loop.

@@ -34,11 +34,12 @@ typedef struct {
     const real *x, *w, *bias;
     int relu, plain;
     int64_t N, groups, images_per_run;
-    /* what conv_pack_im2col reads (see inbounds_source): x itself when padded_h == 0, else
-     * each task's images padded to padded_h x padded_w */
-    int64_t padded_h, padded_w;
+    /* what conv_pack_im2col reads (see inbounds_source): x itself when phase_h == 0, else
+     * each task's images in phases of phase_h x phase_w (conv_phase_input), read at stride
+     * 1 as the geometry `phased` says */
+    int64_t phase_h, phase_w;
     const int64_t *tap_offsets;
-    const conv_shape *s;
+    const conv_shape *s, *phased;
 } FC_FN(forward_job);
 
 static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int engine_threads)
@@ -54,14 +55,16 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
     const real *bias = job->bias ? job->bias + g * rows : NULL;
     const FC_FN(fc_matrix) weights = { job->w + g * rows * taps, taps, 1 };
     FC_FN(inbounds_source) columns = { x_ng, s->C * s->H * s->W, s->W, job->tap_offsets, s };
-    if (job->padded_h) {
-        const int64_t image = s->in_per_group * job->padded_h * job->padded_w;
-        real *padded = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(images * image) * sizeof(real));
-        if (!padded)
+    if (job->phase_h) {
+        const int64_t image = s->in_per_group * s->stride_h * s->stride_w * job->phase_h
+                              * job->phase_w;
+        real *phased = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(images * image) * sizeof(real));
+        if (!phased)
             abort();  /* one run of images could not be had: nothing sensible is left to do in C */
-        FC_FN(conv_pad_input)(padded, x_ng, images, s->in_per_group, s->C * s->H * s->W, s,
-                              job->padded_h, job->padded_w);
-        columns = (FC_FN(inbounds_source)){ padded, image, job->padded_w, job->tap_offsets, s };
+        FC_FN(conv_phase_input)(phased, x_ng, images, s->in_per_group, s->C * s->H * s->W, s,
+                                job->phase_h, job->phase_w);
+        columns = (FC_FN(inbounds_source)){ phased, image, job->phase_w, job->tap_offsets,
+                                            job->phased };
     }
     /* out_ng's images as column blocks of one product, bias and ReLU in the write-back;
      * a plain layer's one image is a plain matrix */
@@ -81,9 +84,10 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
  * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
  * the write-back.
  * Extra memory, per thread running a task (a workspace kept across calls): for a layer that
- * reads padding, one run of images padded, images_per_gemm * C/groups *
- * ((OH-1)*stride_h + (KH-1)*dilation_h + 1) * ((OW-1)*stride_w + (KW-1)*dilation_w + 1)
- * values; the tap table (C/groups * KH * KW offsets) per call. */
+ * reads padding or has strides, one run of images in phases, images_per_gemm * C/groups *
+ * stride_h * ceil(reach_h / stride_h) * stride_w * ceil(reach_w / stride_w) values, reach_h =
+ * (OH-1)*stride_h + (KH-1)*dilation_h + 1 and reach_w alike; the tap table (C/groups * KH *
+ * KW offsets) per call. */
 void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const real *restrict w,
                            const real *restrict bias, int relu,
                            int64_t N, int64_t C, int64_t H, int64_t W,
@@ -117,14 +121,26 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
     /* the input rows and columns the output reads, from row -pad_top and column -pad_left */
     const int64_t reach_h = (OH - 1) * stride_h + (KH - 1) * dilation_h + 1;
     const int64_t reach_w = (OW - 1) * stride_w + (KW - 1) * dilation_w + 1;
-    const int padded = pad_top > 0 || pad_left > 0 || reach_h > H || reach_w > W;
-    const int64_t plane_h = padded ? reach_h : H, plane_w = padded ? reach_w : W;
-    for (int64_t t = 0; t < taps; t++)
-        tap_offsets[t] = (t / (KH * KW) * plane_h + t / KW % KH * dilation_h) * plane_w
-                         + t % KW * dilation_w;
+    /* x is read in place when no tap reads padding and the strides are 1, else from
+     * phase planes (conv_phase_input), where the taps read at stride 1 */
+    const int phased = !plain && (pad_top > 0 || pad_left > 0 || reach_h > H || reach_w > W ||
+                                  stride_h > 1 || stride_w > 1);
+    const int64_t phase_h = phased ? (reach_h + stride_h - 1) / stride_h : H;
+    const int64_t phase_w = phased ? (reach_w + stride_w - 1) / stride_w : W;
+    const int64_t phases = phased ? stride_h * stride_w : 1;
+    for (int64_t t = 0; t < taps; t++) {
+        const int64_t c = t / (KH * KW), row = t / KW % KH * dilation_h, col = t % KW * dilation_w;
+        tap_offsets[t] = phased
+            ? ((c * phases + row % stride_h * stride_w + col % stride_w) * phase_h
+               + row / stride_h) * phase_w + col / stride_w
+            : (c * H + row) * W + col;
+    }
+    conv_shape phased_shape = s;
+    phased_shape.stride_h = phased_shape.stride_w = 1;
     const int64_t images_per_run = FC_FN(images_per_gemm)(N, OH * OW);
     const FC_FN(forward_job) job = { out, x, w, bias, relu, plain, N, groups, images_per_run,
-                                     padded && !plain ? reach_h : 0, reach_w, tap_offsets, &s };
+                                     phased ? phase_h : 0, phase_w, tap_offsets, &s,
+                                     &phased_shape };
     const int64_t tasks = (N + images_per_run - 1) / images_per_run * groups;
     if (spread_tasks(tasks, num_threads)) {
         #pragma omp parallel for num_threads(num_threads) schedule(static)

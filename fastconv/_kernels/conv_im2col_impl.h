@@ -25,15 +25,15 @@ FC_INLINE_COPIES static inline void FC_FN(zero_tail)(real *restrict dst, int64_t
 
 /* The forward's input as its B packer reads it: a tensor in which every tap of every output
  * pixel of the run lands, so packing is plain copies with no bounds to check. That is x
- * itself for a layer that reads no padding, else a zero-bordered copy of the run's images
- * (conv2d_forward makes it). Element (image n, channel c, row r, column q) of the group sits
- * at data[n * image_stride + c * plane_stride + r * row_stride + q], where row 0 / column 0
- * is the first input row / column output pixel (0, 0) reads (-pad_top / -pad_left). */
+ * itself for a stride-1 layer that reads no padding, else the run's images in phase planes
+ * bordered with zeros (conv_phase_input; conv2d_forward makes them). Output pixel (oh, ow)
+ * of image n reads tap t at data[n * image_stride + tap_offsets[t] + oh * stride_h *
+ * row_stride + ow * stride_w], with the strides of `shape` (1 over phase planes). */
 typedef struct {
     const real *data;
     int64_t image_stride, row_stride;
-    const int64_t *tap_offsets;   /* per tap t = (c * KH + kh) * KW + kw:
-                                     c * plane_stride + kh * dilation_h * row_stride + kw * dilation_w */
+    const int64_t *tap_offsets;   /* per tap t = (c * KH + kh) * KW + kw: where output pixel
+                                     (0, 0) reads it */
     const conv_shape *shape;
 } FC_FN(inbounds_source);
 
@@ -119,36 +119,62 @@ static int FC_FN(conv_view_im2col)(const void *source, int64_t first, int64_t co
     return 1;
 }
 
-/* The run's images as conv_pack_im2col reads them when the layer reads padding: images x
- * channels of padded_h x padded_w, the input at rows pad_top.., columns pad_left.., zeros
- * around it.
- * padded: (images, channels, padded_h, padded_w) OUT;  x: the run's first image and the
- * group's first channel IN, images image_stride apart, channels H * W apart. */
-FC_INLINE_COPIES void FC_FN(conv_pad_input)(real *restrict padded, const real *restrict x,
-                           int64_t images, int64_t channels, int64_t image_stride,
-                           const conv_shape *s, int64_t padded_h, int64_t padded_w)
+/* The run's images as conv_pack_im2col reads them when the layer reads padding or has
+ * strides: per image and channel, stride_h x stride_w phase planes of phase_h x phase_w;
+ * phase (a, b) holds rows a, a + stride_h, .. and columns b, b + stride_w, .. of the input
+ * bordered with zeros (the input at rows pad_top.., columns pad_left..). Output (oh, ow)
+ * reads bordered row oh * stride_h + kh * dilation_h, that is row oh + kh * dilation_h /
+ * stride_h of phase kh * dilation_h % stride_h (columns alike): in its phase, every tap
+ * reads at stride 1, so packing copies runs (or the engine reads them in place) instead of
+ * gathering every stride-th value. Only the phases some tap reads are written (a strided
+ * 1x1 layer reads one).
+ * phased: (images, channels, stride_h * stride_w, phase_h, phase_w) OUT;  x: the run's first
+ * image and the group's first channel IN, images image_stride apart, channels H * W apart. */
+FC_INLINE_COPIES void FC_FN(conv_phase_input)(real *restrict phased, const real *restrict x,
+                                              int64_t images, int64_t channels,
+                                              int64_t image_stride, const conv_shape *s,
+                                              int64_t phase_h, int64_t phase_w)
 {
-    const int64_t top = s->pad_top, left = s->pad_left < padded_w ? s->pad_left : padded_w;
-    const int64_t room = padded_w - left, cols = s->W < room ? s->W : room;
-    for (int64_t n = 0; n < images; n++)
-        for (int64_t c = 0; c < channels; c++) {
-            const real *restrict plane = x + n * image_stride + c * s->H * s->W;
-            real *restrict to = padded + (n * channels + c) * padded_h * padded_w;
-            for (int64_t r = 0; r < padded_h; r++) {
-                real *restrict row = to + r * padded_w;
-                const int64_t ih = r - top;
-                if (ih < 0 || ih >= s->H) {
-                    for (int64_t q = 0; q < padded_w; q++)
-                        row[q] = 0;
-                    continue;
+    const int64_t sh = s->stride_h, sw = s->stride_w, phase = phase_h * phase_w;
+    for (int64_t a = 0; a < sh; a++)
+        for (int64_t b = 0; b < sw; b++) {
+            int read = 0;
+            for (int64_t kh = 0; kh < s->KH; kh++)
+                for (int64_t kw = 0; kw < s->KW; kw++)
+                    read |= kh * s->dilation_h % sh == a && kw * s->dilation_w % sw == b;
+            if (!read)
+                continue;
+            int64_t q_first, q_end;   /* the phase columns that hold input columns */
+            valid_outputs(b - s->pad_left, sw, s->W, phase_w, &q_first, &q_end);
+            for (int64_t n = 0; n < images; n++)
+                for (int64_t c = 0; c < channels; c++) {
+                    const real *restrict plane = x + n * image_stride + c * s->H * s->W;
+                    real *restrict to = phased + ((n * channels + c) * sh * sw + a * sw + b) * phase;
+                    for (int64_t r = 0; r < phase_h; r++) {
+                        real *restrict row = to + r * phase_w;
+                        const int64_t ih = r * sh + a - s->pad_top;
+                        if (ih < 0 || ih >= s->H) {
+                            for (int64_t q = 0; q < phase_w; q++)
+                                row[q] = 0;
+                            continue;
+                        }
+                        const real *restrict from = plane + ih * s->W + b - s->pad_left;
+                        for (int64_t q = 0; q < q_first; q++)
+                            row[q] = 0;
+                        if (sw == 1) {
+                            for (int64_t q = q_first; q < q_end; q++)
+                                row[q] = from[q];
+                        } else if (sw == 2) {
+                            for (int64_t q = q_first; q < q_end; q++)
+                                row[q] = from[2 * q];
+                        } else {
+                            for (int64_t q = q_first; q < q_end; q++)
+                                row[q] = from[q * sw];
+                        }
+                        for (int64_t q = q_end; q < phase_w; q++)
+                            row[q] = 0;
+                    }
                 }
-                for (int64_t q = 0; q < left; q++)
-                    row[q] = 0;
-                for (int64_t q = 0; q < cols; q++)
-                    row[left + q] = plane[ih * s->W + q];
-                for (int64_t q = left + cols; q < padded_w; q++)
-                    row[q] = 0;
-            }
         }
 }
 
