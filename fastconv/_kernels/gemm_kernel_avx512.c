@@ -19,15 +19,16 @@
 enum { F32_MR = 14, F32_NR = 32, F64_MR = 14, F64_NR = 16 };
 
 /* The first `rows` rows (a constant once inlined) of P = A sliver (depth x 14) times
- * B sliver (depth x 32); c = [c +] P. The B sliver is packed at b, or, when `viewed` (a
- * constant once inlined), read in place: step k's 32 values at b_left_row + offsets[k]
- * and b_right_row + offsets[k]
- * (gemm_kernels.h's kernel_view). */
+ * B sliver (depth x 32); c = [c +] P. The A sliver is packed at a, or, when `a_rows` (a
+ * constant once inlined), read in place: row i's values at a + i * lda (kernel_a_rows). The B sliver
+ * is packed at b, or, when `viewed` (a constant once inlined), read in place: step k's 32
+ * values at b_left_row + offsets[k] and b_right_row + offsets[k] (kernel_view). */
 FC_AVX512 static inline __attribute__((always_inline)) void
-tile_avx512_f32(int64_t depth, const float *restrict a, const float *restrict b,
+tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float *restrict b,
                 const float *b_left_row, const float *b_right_row,
                 const int64_t *restrict offsets,
-                float *restrict c, int64_t ldc, int add, const int rows, const int viewed)
+                float *restrict c, int64_t ldc, int add, const int rows, const int viewed,
+                const int a_rows)
 {
     __m512 left[F32_MR], right[F32_MR];
 #pragma GCC unroll 14
@@ -44,7 +45,7 @@ tile_avx512_f32(int64_t depth, const float *restrict a, const float *restrict b,
                                  : _mm512_loadu_ps(b_right_row + offsets[k]);
 #pragma GCC unroll 14
         for (int i = 0; i < rows; i++) {
-            const __m512 a_i = _mm512_set1_ps(a[k * F32_MR + i]);
+            const __m512 a_i = _mm512_set1_ps(a_rows ? a[i * lda + k] : a[k * F32_MR + i]);
             left[i] = _mm512_fmadd_ps(a_i, b_left, left[i]);
             right[i] = _mm512_fmadd_ps(a_i, b_right, right[i]);
         }
@@ -103,7 +104,7 @@ FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restri
                                               const float *restrict b, float *restrict c,
                                               int64_t ldc, int add)
 {
-    tile_avx512_f32(depth, a, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0);
+    tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0);
 }
 
 FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *restrict a,
@@ -111,11 +112,11 @@ FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *rest
                                                 int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f32(depth, a, b, NULL, NULL, NULL, c, ldc, add, 4, 0);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 4, 0, 0);
     else if (rows <= 8)
-        tile_avx512_f32(depth, a, b, NULL, NULL, NULL, c, ldc, add, 8, 0);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 8, 0, 0);
     else
-        tile_avx512_f32(depth, a, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0);
 }
 
 /* kernel_view (gemm_kernels.h): B read in place, `rows` real rows as for the partial
@@ -126,11 +127,19 @@ FC_AVX512 static void kernel_view_avx512_f32(int64_t depth, const float *restric
                                              int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f32(depth, a, NULL, left, right, offsets, c, ldc, add, 4, 1);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 4, 1, 0);
     else if (rows <= 8)
-        tile_avx512_f32(depth, a, NULL, left, right, offsets, c, ldc, add, 8, 1);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 8, 1, 0);
     else
-        tile_avx512_f32(depth, a, NULL, left, right, offsets, c, ldc, add, F32_MR, 1);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, F32_MR, 1, 0);
+}
+
+/* kernel_a_rows (gemm_kernels.h): A's 14 rows read in place, lda > 0 apart. */
+FC_AVX512 static void kernel_a_rows_avx512_f32(int64_t depth, const float *restrict a, int64_t lda,
+                                               const float *restrict b, float *restrict c,
+                                               int64_t ldc, int add)
+{
+    tile_avx512_f32(depth, a, lda, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 1);
 }
 
 FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restrict a,
@@ -180,6 +189,7 @@ const fc_gemm_config_f32 fc_gemm_avx512_f32 = {
     .MR = F32_MR, .NR = F32_NR, .MC = 12 * F32_MR, .KC = 512, .NC = 64 * F32_NR,
     .kernel = kernel_avx512_f32_14x32, .kernel_partial = kernel_avx512_f32_partial,
     .pack_transposed = pack_transposed_avx512_f32, .kernel_view = kernel_view_avx512_f32,
+    .kernel_a_rows = kernel_a_rows_avx512_f32,
 };
 const fc_gemm_config_f64 fc_gemm_avx512_f64 = {
     .MR = F64_MR, .NR = F64_NR, .MC = 6 * F64_MR, .KC = 512, .NC = 64 * F64_NR,

@@ -43,7 +43,10 @@ typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
  * kernel_view, optional (NULL: B is always packed): the kernel with its B sliver read in
  * place through a viewer's pointers (gemm.h's fc_view_*): step k's values at
  * left + offsets[k] (NR/2 of them) and right + offsets[k] (the other NR/2); `rows` as for
- * kernel_partial (MR for a full sliver). The same sums as `kernel`, bit for bit. */
+ * kernel_partial (MR for a full sliver). The same sums as `kernel`, bit for bit.
+ * kernel_a_rows, optional (NULL: A is always packed): the kernel with its A sliver read in
+ * place from MR rows of a row-major matrix, row i's depth values at a + i * lda; the same
+ * sums as `kernel`, bit for bit. */
 typedef struct {
     int64_t MR, NR, MC, KC, NC;
     fc_kernel_f32 kernel;
@@ -53,6 +56,8 @@ typedef struct {
                             int64_t line_stride, int64_t depth);
     void (*kernel_view)(int64_t depth, const float *a, const float *left, const float *right,
                         const int64_t *offsets, float *c, int64_t ldc, int add, int64_t rows);
+    void (*kernel_a_rows)(int64_t depth, const float *a, int64_t lda, const float *b, float *c,
+                          int64_t ldc, int add);
 } fc_gemm_config_f32;
 
 typedef struct {
@@ -64,6 +69,8 @@ typedef struct {
                             int64_t line_stride, int64_t depth);
     void (*kernel_view)(int64_t depth, const double *a, const double *left, const double *right,
                         const int64_t *offsets, double *c, int64_t ldc, int add, int64_t rows);
+    void (*kernel_a_rows)(int64_t depth, const double *a, int64_t lda, const double *b, double *c,
+                          int64_t ldc, int add);
 } fc_gemm_config_f64;
 
 extern const fc_gemm_config_f32 fc_gemm_generic_f32;
