@@ -46,6 +46,18 @@ static int FC_FN(use_tapwise)(const conv_shape *s, int64_t N)
     return 8 * read <= 7 * s->KH * s->KW * s->OH * s->OW;
 }
 
+/* The calling thread's workspaces for a tap-wise kernel's re-laid-out input, filters and
+ * output, of the given numbers of values; kept across calls (gemm.h's fc_workspace). */
+static void FC_FN(tapwise_buffers)(real **input, int64_t input_size, real **filters,
+                                   int64_t filters_size, real **output, int64_t output_size)
+{
+    *input = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)input_size * sizeof(real));
+    *filters = fc_workspace(WORKSPACE_FLIPPED_FILTERS, (size_t)filters_size * sizeof(real));
+    *output = fc_workspace(WORKSPACE_CHANNELS_LAST, (size_t)output_size * sizeof(real));
+    if (!*input || !*filters || !*output)
+        abort();  /* workspaces could not be had: nothing sensible is left to do in C */
+}
+
 /* dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols. */
 static void FC_FN(tapwise_transpose)(real *restrict dst, int64_t dst_stride,
                                      const real *restrict src, int64_t src_stride,
@@ -177,11 +189,10 @@ void FC_FN(conv2d_forward_tapwise)(real *restrict out, const real *restrict x,
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, 1, 1, 1);
     const int64_t T = KH * KW, HW = H * W, P = OH * OW;
-    real *x_t = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(C * HW * N) * sizeof(real));
-    real *w_t = fc_workspace(WORKSPACE_FLIPPED_FILTERS, (size_t)(OC * T * C) * sizeof(real));
-    real *y_t = fc_workspace(WORKSPACE_CHANNELS_LAST, (size_t)(OC * P * N) * sizeof(real));
-    if (!table || !x_t || !w_t || !y_t)
-        abort();  /* workspaces could not be had: nothing sensible is left to do in C */
+    real *x_t, *w_t, *y_t;
+    FC_FN(tapwise_buffers)(&x_t, C * HW * N, &w_t, OC * T * C, &y_t, OC * P * N);
+    if (!table)
+        abort();  /* a small table could not be had: nothing sensible is left to do in C */
     #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
     for (int64_t c = 0; c < C; c++)
         FC_FN(tapwise_transpose)(x_t + c * HW * N, N, x + c * HW, C * HW, N, HW);
@@ -205,8 +216,9 @@ void FC_FN(conv2d_forward_tapwise)(real *restrict out, const real *restrict x,
 
 /* The tap-wise backward-data at stride 1: the forward convolution of grad_out with the
  * filters transposed and flipped, padded so that the output is H x W (as
- * conv2d_backward_data's stride-1 form), the transposed filters in the tap-major layout. grad_x: (N, C, H, W) OUT;  grad_out: (N, OC, OH, OW) IN;
- * w: (OC, C, KH, KW) IN. groups, dilation and strides must be 1. */
+ * conv2d_backward_data's stride-1 form), the transposed filters in the tap-major layout.
+ * grad_x: (N, C, H, W) OUT;  grad_out: (N, OC, OH, OW) IN;  w: (OC, C, KH, KW) IN.
+ * groups, dilation and strides must be 1. */
 void FC_FN(conv2d_backward_data_tapwise)(real *restrict grad_x, const real *restrict grad_out,
                                          const real *restrict w,
                                          int64_t N, int64_t C, int64_t H, int64_t W,
@@ -218,11 +230,10 @@ void FC_FN(conv2d_backward_data_tapwise)(real *restrict grad_x, const real *rest
     conv_tap *table = conv_shape_init(&s, OC, OH, OW, C, KH, KW, H, W, 1, 1,
                                      KH - 1 - pad_top, KW - 1 - pad_left, 1, 1, 1);
     const int64_t T = KH * KW, HW = H * W, P = OH * OW;
-    real *g_t = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(OC * P * N) * sizeof(real));
-    real *w_t = fc_workspace(WORKSPACE_FLIPPED_FILTERS, (size_t)(C * T * OC) * sizeof(real));
-    real *x_t = fc_workspace(WORKSPACE_CHANNELS_LAST, (size_t)(C * HW * N) * sizeof(real));
-    if (!table || !g_t || !w_t || !x_t)
-        abort();  /* workspaces could not be had: nothing sensible is left to do in C */
+    real *g_t, *w_t, *x_t;
+    FC_FN(tapwise_buffers)(&g_t, OC * P * N, &w_t, C * T * OC, &x_t, C * HW * N);
+    if (!table)
+        abort();  /* a small table could not be had: nothing sensible is left to do in C */
     #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
     for (int64_t oc = 0; oc < OC; oc++)
         FC_FN(tapwise_transpose)(g_t + oc * P * N, N, grad_out + oc * P, OC * P, N, P);
@@ -291,11 +302,8 @@ void FC_FN(conv2d_backward_weight_tapwise)(real *restrict grad_w, const real *re
                                            int64_t pad_left, int num_threads)
 {
     const int64_t T = KH * KW, HW = H * W, P = OH * OW;
-    real *x_cl = fc_workspace(WORKSPACE_CHANNELS_LAST, (size_t)(N * HW * C) * sizeof(real));
-    real *g_cl = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(N * P * OC) * sizeof(real));
-    real *gw_t = fc_workspace(WORKSPACE_PARTIALS, (size_t)(OC * T * C) * sizeof(real));
-    if (!x_cl || !g_cl || !gw_t)
-        abort();  /* workspaces could not be had: nothing sensible is left to do in C */
+    real *g_cl, *gw_t, *x_cl;
+    FC_FN(tapwise_buffers)(&g_cl, N * P * OC, &gw_t, OC * T * C, &x_cl, N * HW * C);
     #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
     for (int64_t n = 0; n < N; n++) {
         FC_FN(to_channels_last)(x_cl + n * HW * C, x + n * C * HW, C, HW, HW);
