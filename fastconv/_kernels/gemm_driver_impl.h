@@ -140,14 +140,19 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                             pack_a(a_pack, a_source, i0, m, pc, kc, MR);
                             a_sliver = a_pack;
                         }
-                        if (!ep->store && m == MR && n == NR && FC_FN(gemm_c_span)(ep, j0, n) == n) {
+                        /* An edge sliver of fewer than MR rows writes C directly too, where
+                         * its kernel touches only the real rows (kernel_partial, kernel_view). */
+                        const int rows_fit = m == MR || viewed || cfg->kernel_partial;
+                        if (!ep->store && rows_fit && n == NR && FC_FN(gemm_c_span)(ep, j0, n) == n) {
                             real *c = FC_FN(gemm_c_at)(ep, i0, j0);
                             if (a_direct)
                                 cfg->kernel_a_rows(kc, a_rows, a_plain->row_stride, b_sliver, c,
                                                    ep->ldc, add);
                             else if (viewed)
                                 cfg->kernel_view(kc, a_sliver, view_left, view_right, view_offsets,
-                                                 c, ep->ldc, add, MR);
+                                                 c, ep->ldc, add, m);
+                            else if (m < MR)
+                                cfg->kernel_partial(kc, a_sliver, b_sliver, c, ep->ldc, add, m);
                             else
                                 cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
                             if (last && finish)

@@ -19,7 +19,8 @@
 enum { F32_MR = 14, F32_NR = 32, F64_MR = 14, F64_NR = 16 };
 
 /* The first `rows` rows (a constant once inlined) of P = A sliver (depth x 14) times
- * B sliver (depth x 32); c = [c +] P. The A sliver is packed at a, or, when `a_rows` (a
+ * B sliver (depth x 32); c = [c +] P for its first stored_rows rows, the only rows of c
+ * read or written (an edge sliver's tile goes straight into C). The A sliver is packed at a, or, when `a_rows` (a
  * constant once inlined), read in place: row i's values at a + i * lda (kernel_a_rows). The B sliver
  * is packed at b, or, when `viewed` (a constant once inlined), read in place: step k's 32
  * values at b_left_row + offsets[k] and b_right_row + offsets[k] (kernel_view). */
@@ -28,14 +29,16 @@ tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float
                 const float *b_left_row, const float *b_right_row,
                 const int64_t *restrict offsets,
                 float *restrict c, int64_t ldc, int add, const int rows, const int viewed,
-                const int a_rows)
+                const int a_rows, int64_t stored_rows)
 {
     __m512 left[F32_MR], right[F32_MR];
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
         /* C's rows are far apart and likely out of cache: ask early, use at the end */
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        if (i < stored_rows) {
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        }
         left[i] = right[i] = _mm512_setzero_ps();
     }
     for (int64_t k = 0; k < depth; k++) {
@@ -52,6 +55,8 @@ tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float
     }
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
+        if (i >= stored_rows)
+            break;
         float *row = c + i * ldc;
         if (add) {
             left[i] = _mm512_add_ps(_mm512_loadu_ps(row), left[i]);
@@ -63,16 +68,18 @@ tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float
 }
 
 /* The first `rows` rows (a constant once inlined) of P = A sliver (depth x 14) times
- * B sliver (depth x 16); c = [c +] P. */
+ * B sliver (depth x 16); c = [c +] P for its first stored_rows rows only. */
 FC_AVX512 static inline __attribute__((always_inline)) void
 tile_avx512_f64(int64_t depth, const double *restrict a, const double *restrict b,
-                double *restrict c, int64_t ldc, int add, const int rows)
+                double *restrict c, int64_t ldc, int add, const int rows, int64_t stored_rows)
 {
     __m512d left[F64_MR], right[F64_MR];
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + 8), _MM_HINT_T0);
+        if (i < stored_rows) {
+            _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + i * ldc + 8), _MM_HINT_T0);
+        }
         left[i] = right[i] = _mm512_setzero_pd();
     }
     for (int64_t k = 0; k < depth; k++) {
@@ -87,6 +94,8 @@ tile_avx512_f64(int64_t depth, const double *restrict a, const double *restrict 
     }
 #pragma GCC unroll 14
     for (int i = 0; i < rows; i++) {
+        if (i >= stored_rows)
+            break;
         double *row = c + i * ldc;
         if (add) {
             left[i] = _mm512_add_pd(_mm512_loadu_pd(row), left[i]);
@@ -98,13 +107,14 @@ tile_avx512_f64(int64_t depth, const double *restrict a, const double *restrict 
 }
 
 /* The micro-kernels (14 rows), and their partial versions for an edge sliver of `rows`
- * < 14 real rows: 4 or 8 rows cost 4 or 8 rows of FMAs, not 14; each element's sum is
- * the same chain as in the full kernel, so edge tiles keep the same bits. */
+ * < 14 real rows: 4 or 8 rows cost 4 or 8 rows of FMAs, not 14, and only the real rows
+ * of c are touched; each element's sum is the same chain as in the full kernel, so edge
+ * tiles keep the same bits. */
 FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restrict a,
                                               const float *restrict b, float *restrict c,
                                               int64_t ldc, int add)
 {
-    tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0);
+    tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, F32_MR);
 }
 
 FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *restrict a,
@@ -112,11 +122,11 @@ FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *rest
                                                 int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 4, 0, 0);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 4, 0, 0, rows);
     else if (rows <= 8)
-        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 8, 0, 0);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 8, 0, 0, rows);
     else
-        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, rows);
 }
 
 /* kernel_view (gemm_kernels.h): B read in place, `rows` real rows as for the partial
@@ -127,11 +137,11 @@ FC_AVX512 static void kernel_view_avx512_f32(int64_t depth, const float *restric
                                              int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 4, 1, 0);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 4, 1, 0, rows);
     else if (rows <= 8)
-        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 8, 1, 0);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 8, 1, 0, rows);
     else
-        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, F32_MR, 1, 0);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, F32_MR, 1, 0, rows);
 }
 
 /* kernel_a_rows (gemm_kernels.h): A's 14 rows read in place, lda > 0 apart. */
@@ -139,14 +149,14 @@ FC_AVX512 static void kernel_a_rows_avx512_f32(int64_t depth, const float *restr
                                                const float *restrict b, float *restrict c,
                                                int64_t ldc, int add)
 {
-    tile_avx512_f32(depth, a, lda, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 1);
+    tile_avx512_f32(depth, a, lda, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 1, F32_MR);
 }
 
 FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restrict a,
                                               const double *restrict b, double *restrict c,
                                               int64_t ldc, int add)
 {
-    tile_avx512_f64(depth, a, b, c, ldc, add, F64_MR);
+    tile_avx512_f64(depth, a, b, c, ldc, add, F64_MR, F64_MR);
 }
 
 FC_AVX512 static void kernel_avx512_f64_partial(int64_t depth, const double *restrict a,
@@ -154,11 +164,11 @@ FC_AVX512 static void kernel_avx512_f64_partial(int64_t depth, const double *res
                                                 int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f64(depth, a, b, c, ldc, add, 4);
+        tile_avx512_f64(depth, a, b, c, ldc, add, 4, rows);
     else if (rows <= 8)
-        tile_avx512_f64(depth, a, b, c, ldc, add, 8);
+        tile_avx512_f64(depth, a, b, c, ldc, add, 8, rows);
     else
-        tile_avx512_f64(depth, a, b, c, ldc, add, F64_MR);
+        tile_avx512_f64(depth, a, b, c, ldc, add, F64_MR, rows);
 }
 
 /* pack_transposed for float (gemm_kernels.h): 16 steps at a time, the 14 lines (and two

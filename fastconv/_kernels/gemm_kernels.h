@@ -35,15 +35,16 @@ typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
  * (MC x KC) is meant to stay in L2 while the B slivers (KC x NR) pass over it, the packed
  * B panel (KC x NC) in L3.
  * kernel_partial, optional (NULL: `kernel`): the kernel for an edge sliver whose rows
- * at and past `rows` (< MR) are padding; it computes at least the first `rows` rows of
- * the tile (exactly as `kernel` would) and may leave the others unwritten.
+ * at and past `rows` (< MR) are padding; it computes the first `rows` rows of the tile
+ * (exactly as `kernel` would) and reads and writes only those rows of c, so the engine
+ * gives it C itself.
  * pack_transposed, optional (NULL: the portable packer does it): packs one full A sliver
  * of MR lines, line i at src + i * line_stride with its depth values adjacent (a row-major
  * A), as dst[k * MR + i]. That is a transpose, the one packing case plain C does slowly.
  * kernel_view, optional (NULL: B is always packed): the kernel with its B sliver read in
  * place through a viewer's pointers (gemm.h's fc_view_*): step k's values at
  * left + offsets[k] (NR/2 of them) and right + offsets[k] (the other NR/2); `rows` as for
- * kernel_partial (MR for a full sliver). The same sums as `kernel`, bit for bit.
+ * kernel_partial (MR for a full sliver): only those rows of c are read or written. The same sums as `kernel`, bit for bit.
  * kernel_a_rows, optional (NULL: A is always packed): the kernel with its A sliver read in
  * place from MR rows of a row-major matrix, row i's depth values at a + i * lda; the same
  * sums as `kernel`, bit for bit. */
