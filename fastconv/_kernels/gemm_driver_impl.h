@@ -98,8 +98,10 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                       ? (const FC_FN(fc_matrix) *)a_source : NULL;
     const int a_in_place = cfg->kernel_a_rows && a_plain && a_plain->col_stride == 1 &&
                            cols <= 2 * NR;
-    /* Asking a viewer pays only there: B sliver read in place, no packing at all. */
-    if (!sliverwise || !cfg->kernel_view || a_in_place)
+    /* A viewer is asked for each sliver: one it can show is read in place, never packed.
+     * With several A blocks, the B panel is then packed sliver by sliver, only the slivers
+     * the viewer cannot show, in the first A block's pass, for the other blocks to reuse. */
+    if (!cfg->kernel_view || a_in_place)
         view_b = NULL;
     real *a_pack = fc_arena(FC_ARENA_A, (size_t)(MC * KC) * sizeof(real));
     real *b_pack = fc_arena(FC_ARENA_B, (size_t)(NC * KC) * sizeof(real));
@@ -113,7 +115,7 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
             const int64_t kc = KC < K - pc ? KC : K - pc;
             const int add = pc > 0 || ep->accumulate;
             const int last = pc + kc == K;
-            if (!sliverwise)
+            if (!sliverwise && !view_b)
                 pack_b(b_pack, b_source, jc, nc, pc, kc, NR);
             for (int64_t ic = i_begin; ic < i_end; ic += MC) {
                 const int64_t mc = MC < i_end - ic ? MC : i_end - ic;
@@ -128,6 +130,8 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                &view_left, &view_right, &view_offsets);
                     if (sliverwise && !viewed)
                         pack_b(b_pack, b_source, jc + jr, n, pc, kc, NR);
+                    else if (view_b && !viewed && ic == i_begin)
+                        pack_b(b_pack + jr * kc, b_source, jc + jr, n, pc, kc, NR);
                     const real *b_sliver = sliverwise ? b_pack : b_pack + jr * kc;
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         const int64_t m = MR < mc - ir ? MR : mc - ir;
