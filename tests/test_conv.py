@@ -514,6 +514,15 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             _conv.conv2d_backward_weight_tapwise(grad_w, grad_out, x, *tapwise_geometry, threads)
             np.testing.assert_array_equal(grad_w, results[0])
         _check_close(results[0], grad_w_direct, dtype, reduction, integer_valued)
+    if groups == 1:   # the stems' few-tap kernel, where it runs (float32 on AVX-512)
+        results = [np.full(w_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        ran = [_conv.conv2d_backward_weight_fewtaps(grad_w, grad_out, x, *geometry[:-1], threads)
+               for threads, grad_w in zip((1, 2, 3), results)]
+        assert len(set(ran)) == 1
+        if ran[0]:
+            for grad_w in results[1:]:
+                np.testing.assert_array_equal(grad_w, results[0])
+            _check_close(results[0], grad_w_direct, dtype, reduction, integer_valued)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -566,6 +575,29 @@ def test_small_images_take_the_tapwise_kernels(dtype):
     _conv.conv2d_backward_weight_direct(grad_w_direct, grad_b_direct, np.empty((1, 4), dtype),
                                         grad_out, x, *geometry, 1, 1, 1, 1)
     _check_close(grad_w, grad_w_direct, dtype, 16 * 16, False)
+
+
+@pytest.mark.parametrize("shape", [
+    # (N, C, H, W, OC, K, stride, pad): simple CNN conv1, CIFAR stem, ImageNet stem
+    (8, 1, 28, 28, 32, 3, 1, 0), (8, 3, 32, 32, 64, 3, 1, 1), (2, 3, 60, 60, 64, 7, 2, 3)])
+def test_stems_backward_weight_takes_the_fewtap_kernel(shape):
+    n, c, h, w, oc, k, stride, pad = shape
+    x, weight = randn(n, c, h, w).astype(np.float32), randn(oc, c, k, k).astype(np.float32)
+    out_size = window_output_size(h, k, stride, (pad, pad), 1)
+    grad_out = randn(n, oc, out_size, out_size).astype(np.float32)
+    fewtaps = np.full(weight.shape, np.nan, np.float32)
+    if not _conv.conv2d_backward_weight_fewtaps(fewtaps, grad_out, x, stride, stride, pad, pad,
+                                                1, 1, 1):
+        pytest.skip("the few-tap kernel runs on AVX-512 only")
+    for threads in (1, 2):
+        mine = with_threads(threads, ops.conv2d_backward, grad_out, x, weight, stride=stride,
+                            padding=pad, output_mask=(False, True, False))[1]
+        np.testing.assert_array_equal(mine, fewtaps)
+    direct = np.empty(weight.shape)
+    _conv.conv2d_backward_weight_direct(direct, np.empty(oc), np.empty((1, out_size)),
+                                        grad_out.astype(np.float64), x.astype(np.float64),
+                                        stride, stride, pad, pad, 1, 1, 1, 1)
+    _check_close(fewtaps, direct, np.float32, n * out_size * out_size, False)
 
 
 def test_large_batch_runs_and_threads():

@@ -23,6 +23,7 @@
 #include "fastconv.h"
 #include "conv.h"
 #include "conv_transpose.h"
+#include "conv_weight_avx512.h"
 #include "gemm.h"
 
 #ifdef _OPENMP
@@ -78,6 +79,36 @@ static inline int fast_transpose_f64(double *restrict dst, int64_t dst_stride,
                                      int64_t rows, int64_t cols)
 {
     (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    return 0;
+}
+
+/* The few-tap backward-weight kernel of conv_weight_avx512.h, for float while the engine
+ * runs its avx512 kernels; returns 0, having written nothing, where it does not run. */
+static inline int fewtaps_weight_f32(float *restrict grad_w, const float *restrict grad_out,
+                                     const float *restrict images, int64_t image_stride,
+                                     const int64_t *restrict tap_offsets, int64_t row_stride,
+                                     int64_t N, int64_t OC, int64_t taps, int64_t OH,
+                                     int64_t OW, int num_threads)
+{
+#ifdef FC_CONV_WEIGHT_AVX512
+    if (has_fast_transpose_f32())
+        return fc_conv_weight_fewtaps_avx512_f32(grad_w, grad_out, images, image_stride,
+                                                 tap_offsets, row_stride, N, OC, taps, OH, OW,
+                                                 num_threads);
+#endif
+    (void)grad_w, (void)grad_out, (void)images, (void)image_stride, (void)tap_offsets;
+    (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW, (void)num_threads;
+    return 0;
+}
+
+static inline int fewtaps_weight_f64(double *restrict grad_w, const double *restrict grad_out,
+                                     const double *restrict images, int64_t image_stride,
+                                     const int64_t *restrict tap_offsets, int64_t row_stride,
+                                     int64_t N, int64_t OC, int64_t taps, int64_t OH,
+                                     int64_t OW, int num_threads)
+{
+    (void)grad_w, (void)grad_out, (void)images, (void)image_stride, (void)tap_offsets;
+    (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW, (void)num_threads;
     return 0;
 }
 
@@ -172,6 +203,34 @@ static inline void pixel_advance(const conv_shape *s, pixel_cursor *at, int64_t 
             at->n++;
         }
     }
+}
+
+/* Where each tap reads, for kernels that read a layer's input at stride 1: x itself when
+ * no tap reads padding and the strides are 1 (returns 0; *phase_h = H, *phase_w = W), else
+ * the phase planes of conv_phase_input (returns 1), (channels, stride_h * stride_w,
+ * *phase_h, *phase_w) per image. tap_offsets[t] (C/groups*KH*KW) OUT: where tap t of output
+ * (0, 0) reads in one image's group channels; output (oh, ow) reads oh rows and ow columns
+ * further. */
+static int conv_tap_offsets(const conv_shape *s, int64_t *tap_offsets, int64_t *phase_h,
+                            int64_t *phase_w)
+{
+    const int64_t KH = s->KH, KW = s->KW, sh = s->stride_h, sw = s->stride_w;
+    /* the input rows and columns the output reads, from row -pad_top and column -pad_left */
+    const int64_t reach_h = (s->OH - 1) * sh + (KH - 1) * s->dilation_h + 1;
+    const int64_t reach_w = (s->OW - 1) * sw + (KW - 1) * s->dilation_w + 1;
+    const int phased = s->pad_top > 0 || s->pad_left > 0 || reach_h > s->H || reach_w > s->W ||
+                       sh > 1 || sw > 1;
+    *phase_h = phased ? (reach_h + sh - 1) / sh : s->H;
+    *phase_w = phased ? (reach_w + sw - 1) / sw : s->W;
+    const int64_t phases = phased ? sh * sw : 1;
+    for (int64_t t = 0; t < s->in_per_group * KH * KW; t++) {
+        const int64_t c = t / (KH * KW), row = t / KW % KH * s->dilation_h;
+        const int64_t col = t % KW * s->dilation_w;
+        tap_offsets[t] = phased
+            ? ((c * phases + row % sh * sw + col % sw) * *phase_h + row / sh) * *phase_w + col / sw
+            : (c * s->H + row) * s->W + col;
+    }
+    return phased;
 }
 
 /* The calling thread's engine workspaces (gemm.h) the GEMM kernels use; they are kept
