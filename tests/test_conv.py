@@ -484,6 +484,15 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             _conv.conv2d_backward_data_tapwise(g, grad_out, w, pad_top, pad_left, threads)
             np.testing.assert_array_equal(g, grads[0])
         _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
+        # the stems' kernel, where it runs (float32 on AVX-512, up to 3 input channels)
+        grads = [np.full(x_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        ran = [_conv.conv2d_backward_data_stem(g, grad_out, w, pad_top, pad_left, threads)
+               for threads, g in zip((1, 2, 3), grads)]
+        assert len(set(ran)) == 1
+        if ran[0]:
+            for g in grads[1:]:
+                np.testing.assert_array_equal(g, grads[0])
+            _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
 
     row_sums = np.empty((1, out_size[1]), dtype)
     grad_w_direct, grad_b_direct = np.empty(w_shape, dtype), np.empty(w_shape[0], dtype)
@@ -598,6 +607,27 @@ def test_stems_backward_weight_takes_the_fewtap_kernel(shape):
                                         grad_out.astype(np.float64), x.astype(np.float64),
                                         stride, stride, pad, pad, 1, 1, 1, 1)
     _check_close(fewtaps, direct, np.float32, n * out_size * out_size, False)
+
+
+@pytest.mark.parametrize("shape", [
+    # (N, C, H, W, OC, K, pad): simple CNN conv1, CIFAR stem, a 2-channel 5x5 layer on 19x21
+    (8, 1, 28, 28, 32, 3, 0), (8, 3, 32, 32, 64, 3, 1), (3, 2, 19, 21, 10, 5, 2)])
+def test_stems_backward_data_takes_the_stem_kernel(shape):
+    n, c, h, w, oc, k, pad = shape
+    x, weight = randn(n, c, h, w).astype(np.float32), randn(oc, c, k, k).astype(np.float32)
+    out_h, out_w = (window_output_size(size, k, 1, (pad, pad), 1) for size in (h, w))
+    grad_out = randn(n, oc, out_h, out_w).astype(np.float32)
+    stem = np.full(x.shape, np.nan, np.float32)
+    if not _conv.conv2d_backward_data_stem(stem, grad_out, weight, pad, pad, 1):
+        pytest.skip("the stems' backward-data kernel runs on AVX-512 only")
+    for threads in (1, 2):
+        mine = with_threads(threads, ops.conv2d_backward, grad_out, x, weight, padding=pad,
+                            output_mask=(True, False, False))[0]
+        np.testing.assert_array_equal(mine, stem)
+    direct = np.empty(x.shape)
+    _conv.conv2d_backward_data_direct(direct, grad_out.astype(np.float64),
+                                      weight.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
+    _check_close(stem, direct, np.float32, oc * k * k, False)
 
 
 def test_large_batch_runs_and_threads():

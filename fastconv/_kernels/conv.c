@@ -23,7 +23,7 @@
 #include "fastconv.h"
 #include "conv.h"
 #include "conv_transpose.h"
-#include "conv_weight_avx512.h"
+#include "conv_stem_avx512.h"
 #include "gemm.h"
 
 #ifdef _OPENMP
@@ -82,7 +82,7 @@ static inline int fast_transpose_f64(double *restrict dst, int64_t dst_stride,
     return 0;
 }
 
-/* The few-tap backward-weight kernel of conv_weight_avx512.h, for float while the engine
+/* The few-tap backward-weight kernel of conv_stem_avx512.h, for float while the engine
  * runs its avx512 kernels; returns 0, having written nothing, where it does not run. */
 static inline int fewtaps_weight_f32(float *restrict grad_w, const float *restrict grad_out,
                                      const float *restrict images, int64_t image_stride,
@@ -90,7 +90,7 @@ static inline int fewtaps_weight_f32(float *restrict grad_w, const float *restri
                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
                                      int64_t OW, int num_threads)
 {
-#ifdef FC_CONV_WEIGHT_AVX512
+#ifdef FC_CONV_STEM_AVX512
     if (has_fast_transpose_f32())
         return fc_conv_weight_fewtaps_avx512_f32(grad_w, grad_out, images, image_stride,
                                                  tap_offsets, row_stride, N, OC, taps, OH, OW,
@@ -109,6 +109,33 @@ static inline int fewtaps_weight_f64(double *restrict grad_w, const double *rest
 {
     (void)grad_w, (void)grad_out, (void)images, (void)image_stride, (void)tap_offsets;
     (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW, (void)num_threads;
+    return 0;
+}
+
+/* The stems' backward-data kernel of conv_stem_avx512.h, for float while the engine runs
+ * its avx512 kernels; returns 0, having written nothing, where it does not run. */
+static inline int stem_data_f32(float *restrict grad_x, const float *restrict grad_out,
+                                const float *restrict w, int64_t N, int64_t C, int64_t H,
+                                int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+{
+#ifdef FC_CONV_STEM_AVX512
+    if (has_fast_transpose_f32() && C <= FC_STEM_DATA_CHANNELS)
+        return fc_conv_data_stem_avx512_f32(grad_x, grad_out, w, N, C, H, W, OC, KH, KW, OH, OW,
+                                            pad_top, pad_left, num_threads);
+#endif
+    (void)grad_x, (void)grad_out, (void)w, (void)N, (void)C, (void)H, (void)W, (void)OC;
+    (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top, (void)pad_left, (void)num_threads;
+    return 0;
+}
+
+static inline int stem_data_f64(double *restrict grad_x, const double *restrict grad_out,
+                                const double *restrict w, int64_t N, int64_t C, int64_t H,
+                                int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    (void)grad_x, (void)grad_out, (void)w, (void)N, (void)C, (void)H, (void)W, (void)OC;
+    (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top, (void)pad_left, (void)num_threads;
     return 0;
 }
 

@@ -110,7 +110,7 @@ void conv2d_backward_weight_tapwise_f64(double *grad_w, const double *grad_out, 
                                         int64_t stride_h, int64_t stride_w, int64_t pad_top,
                                         int64_t pad_left, int num_threads);
 
-/* The few-tap backward-weight (conv_weight_avx512.h) that conv2d_backward_weight runs for
+/* The few-tap backward-weight (conv_stem_avx512.h) that conv2d_backward_weight runs for
  * stems, whatever its policy says, for tests: returns 0, having written nothing, where its
  * kernel does not run (float on a CPU whose engine runs avx512). groups 1, no bias gradient. */
 int conv2d_backward_weight_fewtaps_f32(float *grad_w, const float *grad_out, const float *x,
@@ -125,6 +125,19 @@ int conv2d_backward_weight_fewtaps_f64(double *grad_w, const double *grad_out, c
                                        int64_t stride_h, int64_t stride_w, int64_t pad_top,
                                        int64_t pad_left, int64_t dilation_h, int64_t dilation_w,
                                        int num_threads);
+
+/* The stems' backward-data (conv_stem_avx512.h) that conv2d_backward_data runs for layers
+ * over at most 3 channels, whatever its policy says, for tests: returns 0, having written
+ * nothing, where its kernel does not run (float on a CPU whose engine runs avx512, C <= 3).
+ * groups, strides and dilation 1. */
+int conv2d_backward_data_stem_f32(float *grad_x, const float *grad_out, const float *w,
+                                  int64_t N, int64_t C, int64_t H, int64_t W,
+                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                  int64_t pad_top, int64_t pad_left, int num_threads);
+int conv2d_backward_data_stem_f64(double *grad_x, const double *grad_out, const double *w,
+                                  int64_t N, int64_t C, int64_t H, int64_t W,
+                                  int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                  int64_t pad_top, int64_t pad_left, int num_threads);
 
 /* The naive twins: direct loops (conv_impl.h). bias must not be NULL (zeros for none);
  * row_sums: (num_threads, OW) scratch. */

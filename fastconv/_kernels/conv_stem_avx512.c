@@ -1,0 +1,261 @@
+/* The stems' direct kernels (contract: conv_stem_avx512.h). Compiled for AVX-512 through
+ * function attributes only, so the library stays portable.
+ *
+ * Backward-weight.
+ * Why not the GEMM: a stem's grad_w is tiny (64 x 27 for a 3-channel 3x3 layer) and its
+ * reduction long (every pixel of the batch). As a GEMM its taps fill 27 of a 32-wide B
+ * sliver (or 9 of 32 for one channel) and both operands must be re-laid out. Here 16
+ * adjacent outputs of one row are one vector: per step, 3 output channels' grad_out
+ * vectors and 9 taps' input vectors (unaligned loads at the taps' offsets) make 27
+ * multiply-adds into 27 accumulators, 12 loads for 27 FMAs, and nothing is re-laid out.
+ *
+ * Blocks of 3 output channels x 9 taps; a last, partial block repeats its last channel or
+ * tap (the extra sums are dropped). Images outermost: one image's grad_out (OC x OH x OW)
+ * stays in L2 while a thread runs all its blocks over it; between images a block's 27
+ * accumulators wait in memory (432 floats). */
+#include "conv_stem_avx512.h"
+
+#ifdef FC_CONV_STEM_AVX512
+#include <immintrin.h>
+#include <stdlib.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "denormals.h"
+
+#define FC_AVX512 __attribute__((target("avx512f")))
+
+enum { CHANNELS = 3, TAPS = 9, LANES = 16, BLOCK_SUMS = CHANNELS * TAPS * LANES };
+
+/* sums: one block's accumulators (CHANNELS x TAPS vectors) IN/OUT;  gradients[j]: output
+ * channel j's plane of one image IN;  inputs[t]: tap t's first value for output (0, 0) IN;
+ * ahead: `ahead_lines` cache lines that the next blocks will read, or NULL. */
+FC_AVX512 static void block_image(float *restrict sums, const float *gradients[CHANNELS],
+                                  const float *inputs[TAPS], int64_t OH, int64_t OW,
+                                  int64_t row_stride, const char *ahead, int64_t ahead_lines)
+{
+    const int64_t steps = OH * ((OW + LANES - 1) / LANES);
+    const int64_t ahead_per_step = ahead ? (ahead_lines + steps - 1) / steps : 0;
+    int64_t step = 0;
+    __m512 acc[CHANNELS][TAPS];
+    for (int j = 0; j < CHANNELS; j++)
+        for (int t = 0; t < TAPS; t++)
+            acc[j][t] = _mm512_loadu_ps(sums + (j * TAPS + t) * LANES);
+    const __mmask16 tail = OW % LANES ? (__mmask16)((1u << OW % LANES) - 1) : (__mmask16)0xFFFF;
+    for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow += LANES) {
+            /* past the row's end both operands load as 0 (never read beyond a buffer) */
+            const __mmask16 mask = ow + LANES <= OW ? (__mmask16)0xFFFF : tail;
+            for (int64_t l = step * ahead_per_step;
+                 l < (step + 1) * ahead_per_step && l < ahead_lines; l++)
+                _mm_prefetch(ahead + l * 64, _MM_HINT_T1);
+            step++;
+            __m512 g[CHANNELS];
+            for (int j = 0; j < CHANNELS; j++)
+                g[j] = _mm512_maskz_loadu_ps(mask, gradients[j] + oh * OW + ow);
+            for (int t = 0; t < TAPS; t++) {
+                const __m512 v = _mm512_maskz_loadu_ps(mask, inputs[t] + oh * row_stride + ow);
+                for (int j = 0; j < CHANNELS; j++)
+                    acc[j][t] = _mm512_fmadd_ps(g[j], v, acc[j][t]);
+            }
+        }
+    for (int j = 0; j < CHANNELS; j++)
+        for (int t = 0; t < TAPS; t++)
+            _mm512_storeu_ps(sums + (j * TAPS + t) * LANES, acc[j][t]);
+}
+
+/* The 16 lanes' sum, pairwise (a fixed order). */
+static float fold_lanes(const float *lanes)
+{
+    float v[LANES];
+    for (int k = 0; k < LANES; k++)
+        v[k] = lanes[k];
+    for (int width = LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++)
+            v[k] += v[k + width];
+    return v[0];
+}
+
+int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restrict grad_out,
+                                      const float *restrict images, int64_t image_stride,
+                                      const int64_t *restrict tap_offsets, int64_t row_stride,
+                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
+                                      int64_t OW, int num_threads)
+{
+    const int64_t channel_blocks = (OC + CHANNELS - 1) / CHANNELS;
+    const int64_t tap_blocks = (taps + TAPS - 1) / TAPS, blocks = channel_blocks * tap_blocks;
+    const int64_t P = OH * OW;
+    float *all_sums = calloc((size_t)(blocks * BLOCK_SUMS), sizeof(float));
+    if (!all_sums)
+        return 0;
+    #pragma omp parallel num_threads(num_threads) if (num_threads > 1 && blocks > 1)
+    {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
+        int64_t team = 1, rank = 0;
+#ifdef _OPENMP
+        team = omp_get_num_threads();
+        rank = omp_get_thread_num();
+#endif
+        const int64_t first = blocks * rank / team, end = blocks * (rank + 1) / team;
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t b = first; b < end; b++) {
+                const int64_t oc0 = b / tap_blocks * CHANNELS, t0 = b % tap_blocks * TAPS;
+                const float *gradients[CHANNELS], *inputs[TAPS];
+                for (int j = 0; j < CHANNELS; j++) {
+                    const int64_t oc = oc0 + j < OC ? oc0 + j : OC - 1;
+                    gradients[j] = grad_out + (n * OC + oc) * P;
+                }
+                for (int t = 0; t < TAPS; t++)
+                    inputs[t] = images + n * image_stride
+                                + tap_offsets[t0 + t < taps ? t0 + t : taps - 1];
+                /* the first pass over a block's grad_out planes reads them from memory:
+                 * meanwhile ask for the next channel block's (the other passes over these
+                 * planes find them in cache) */
+                const int64_t next = oc0 + CHANNELS < OC ? oc0 + CHANNELS : -1;
+                const char *ahead = b % tap_blocks == 0 && next >= 0
+                                    ? (const char *)(grad_out + (n * OC + next) * P) : NULL;
+                const int64_t ahead_lines = (OC - next < CHANNELS ? OC - next : CHANNELS) * P
+                                            * (int64_t)sizeof(float) / 64;
+                block_image(all_sums + b * BLOCK_SUMS, gradients, inputs, OH, OW, row_stride,
+                            ahead, ahead_lines);
+            }
+        for (int64_t b = first; b < end; b++) {
+            const int64_t oc0 = b / tap_blocks * CHANNELS, t0 = b % tap_blocks * TAPS;
+            for (int64_t j = 0; j < CHANNELS && oc0 + j < OC; j++)
+                for (int64_t t = 0; t < TAPS && t0 + t < taps; t++)
+                    grad_w[(oc0 + j) * taps + t0 + t] =
+                        fold_lanes(all_sums + b * BLOCK_SUMS + (j * TAPS + t) * LANES);
+        }
+        fc_flush_denormals_end(caller_mode);
+    }
+    free(all_sums);
+    return 1;
+}
+
+/* Backward-data. As a GEMM (taps x pixels, output channels deep) a stem's few input
+ * channels make only 9 or 27 rows and each tile is scattered back by col2im; here a block
+ * of 4 rows x 32 columns of every input channel is held in C * 8 accumulators, and per
+ * (tap, output channel) each of its 8 grad_out vectors (unaligned loads, masked where they
+ * would read outside grad_out: those lanes are the transposed convolution's zero padding)
+ * meets the C filter values of that tap. Sums run kh, kw, then oc.
+ *
+ * An output block: 4 rows x 2 vectors of each channel. More rows would not fit the pointers
+ * and masks of their loads in registers (measured: 8 rows for one channel took 1.6x the
+ * time of 4 on the simple CNN's conv1). */
+enum { DATA_ROWS = 4, DATA_CHUNKS = 2 };
+
+/* grad_x_n: (C, H, W) of one image OUT, rows ih0..ih0+3 (those below H) and columns
+ * iw0..iw0+31 (those below W);  grad_out_n: (OC, OH, OW) IN;  taps_w: (KH, KW, OC, C) IN. */
+FC_AVX512 static inline __attribute__((always_inline)) void
+data_block(float *restrict grad_x_n, const float *restrict grad_out_n,
+           const float *restrict taps_w, int64_t ih0, int64_t iw0, int64_t H, int64_t W,
+           int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
+           int64_t pad_left, const int C)
+{
+    const int64_t P = OH * OW;
+    __m512 acc[FC_STEM_DATA_CHANNELS][DATA_ROWS][DATA_CHUNKS];
+#pragma GCC unroll 3
+    for (int c = 0; c < C; c++)
+#pragma GCC unroll 4
+        for (int r = 0; r < DATA_ROWS; r++)
+#pragma GCC unroll 2
+            for (int q = 0; q < DATA_CHUNKS; q++)
+                acc[c][r][q] = _mm512_setzero_ps();
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const float *from[DATA_ROWS][DATA_CHUNKS];
+            __mmask16 lanes[DATA_ROWS][DATA_CHUNKS];
+            for (int r = 0; r < DATA_ROWS; r++)
+                for (int q = 0; q < DATA_CHUNKS; q++) {
+                    const int64_t row = ih0 + r + pad_top - kh;
+                    const int64_t col = iw0 + q * LANES + pad_left - kw;
+                    const int64_t lo = col < 0 ? -col : 0;
+                    const int64_t hi = OW - col < LANES ? OW - col : LANES;
+                    const int inside = row >= 0 && row < OH && hi > lo;
+                    lanes[r][q] = inside ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
+                    from[r][q] = inside ? grad_out_n + row * OW + col : grad_out_n;
+                }
+            const float *restrict tap = taps_w + (kh * KW + kw) * OC * C;
+            for (int64_t oc = 0; oc < OC; oc++) {
+                __m512 weight[FC_STEM_DATA_CHANNELS];
+#pragma GCC unroll 3
+                for (int c = 0; c < C; c++)
+                    weight[c] = _mm512_set1_ps(tap[oc * C + c]);
+#pragma GCC unroll 4
+                for (int r = 0; r < DATA_ROWS; r++)
+#pragma GCC unroll 2
+                    for (int q = 0; q < DATA_CHUNKS; q++) {
+                        const __m512 g = _mm512_maskz_loadu_ps(lanes[r][q], from[r][q] + oc * P);
+#pragma GCC unroll 3
+                        for (int c = 0; c < C; c++)
+                            acc[c][r][q] = _mm512_fmadd_ps(weight[c], g, acc[c][r][q]);
+                    }
+            }
+        }
+    /* fixed trip counts (a test inside, no early exit), so that the loops unroll and the
+     * accumulators stay in registers */
+#pragma GCC unroll 3
+    for (int c = 0; c < C; c++)
+#pragma GCC unroll 4
+        for (int r = 0; r < DATA_ROWS; r++)
+#pragma GCC unroll 2
+            for (int q = 0; q < DATA_CHUNKS; q++) {
+                const int64_t col = iw0 + q * LANES;
+                if (ih0 + r < H && col < W) {
+                    const __mmask16 store = W - col >= LANES ? (__mmask16)0xFFFF
+                                                             : (__mmask16)((1u << (W - col)) - 1);
+                    _mm512_mask_storeu_ps(grad_x_n + (c * H + ih0 + r) * W + col, store,
+                                          acc[c][r][q]);
+                }
+            }
+}
+
+FC_AVX512 static void data_block_any(float *restrict grad_x_n, const float *restrict grad_out_n,
+                                     const float *restrict taps_w, int64_t ih0, int64_t iw0,
+                                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t KH,
+                                     int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
+                                     int64_t pad_left)
+{
+    if (C == 1)
+        data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, H, W, OC, KH, KW, OH, OW, pad_top,
+                   pad_left, 1);
+    else if (C == 2)
+        data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, H, W, OC, KH, KW, OH, OW, pad_top,
+                   pad_left, 2);
+    else
+        data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, H, W, OC, KH, KW, OH, OW, pad_top,
+                   pad_left, 3);
+}
+
+int fc_conv_data_stem_avx512_f32(float *restrict grad_x, const float *restrict grad_out,
+                                 const float *restrict w, int64_t N, int64_t C, int64_t H,
+                                 int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                 int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    const int64_t taps = KH * KW;
+    const int64_t row_blocks = (H + DATA_ROWS - 1) / DATA_ROWS, tasks = N * row_blocks;
+    float *taps_w = malloc((size_t)(taps * OC * C) * sizeof(float));
+    if (!taps_w)
+        return 0;
+    for (int64_t oc = 0; oc < OC; oc++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t t = 0; t < taps; t++)
+                taps_w[(t * OC + oc) * C + c] = w[(oc * C + c) * taps + t];
+    #pragma omp parallel num_threads(num_threads) if (num_threads > 1 && tasks > 1)
+    {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
+        #pragma omp for schedule(static)
+        for (int64_t task = 0; task < tasks; task++) {
+            const int64_t n = task / row_blocks, ih0 = task % row_blocks * DATA_ROWS;
+            for (int64_t iw0 = 0; iw0 < W; iw0 += DATA_CHUNKS * LANES)
+                data_block_any(grad_x + n * C * H * W, grad_out + n * OC * OH * OW, taps_w, ih0,
+                               iw0, C, H, W, OC, KH, KW, OH, OW, pad_top, pad_left);
+        }
+        fc_flush_denormals_end(caller_mode);
+    }
+    free(taps_w);
+    return 1;
+}
+#endif

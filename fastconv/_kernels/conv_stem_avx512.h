@@ -1,0 +1,42 @@
+/* Stems (layers over few input channels), AVX-512F float32: direct kernels for their
+ * backward-weight and backward-data, for conv.c, which calls them only while the GEMM engine
+ * runs its avx512 kernels (a CPU that reports avx512f). */
+#ifndef FASTCONV_CONV_STEM_AVX512_H
+#define FASTCONV_CONV_STEM_AVX512_H
+
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FC_CONV_STEM_AVX512 1
+/* grad_w[oc][t] = sum over images n and outputs (oh, ow) of
+ *     grad_out[n][oc][oh][ow] * images[n * image_stride + tap_offsets[t] + oh * row_stride + ow]
+ * grad_w: (OC, taps) OUT;  grad_out: (N, OC, OH, OW) IN;  images: N images IN, each read
+ * only where some tap of some output reads;  tap_offsets: (taps,) IN.
+ * Every tap reads at stride 1 (the caller hands it phase planes for strided or padded
+ * layers). The sums are per-lane chains over (n, oh, ow) in that order, then a fixed
+ * pairwise fold of the 16 lanes; threads split the (output channel, tap) blocks only, so
+ * the bits do not depend on num_threads. Extra memory: 432 floats per block of 3 output
+ * channels x 9 taps, allocated per call. Returns 0 (nothing written) if that allocation
+ * fails, else 1. */
+int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restrict grad_out,
+                                      const float *restrict images, int64_t image_stride,
+                                      const int64_t *restrict tap_offsets, int64_t row_stride,
+                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
+                                      int64_t OW, int num_threads);
+
+/* grad_x of a stride-1, dilation-1, one-group layer with C <= FC_STEM_DATA_CHANNELS input
+ * channels:
+ *     grad_x[n][c][ih][iw] = sum over kh, kw, oc (oc innermost) of
+ *                            w[oc][c][kh][kw] * grad_out[n][oc][ih + pad_top - kh][iw + pad_left - kw]
+ * (grad_out read as 0 outside its OH x OW). grad_x: (N, C, H, W) OUT, every element
+ * written;  grad_out: (N, OC, OH, OW) IN;  w: (OC, C, KH, KW) IN. Each element is one
+ * thread's fixed chain of multiply-adds, so the bits do not depend on num_threads.
+ * Returns 0 (nothing written) if its small filter table cannot be allocated, else 1. */
+enum { FC_STEM_DATA_CHANNELS = 3 };
+int fc_conv_data_stem_avx512_f32(float *restrict grad_x, const float *restrict grad_out,
+                                 const float *restrict w, int64_t N, int64_t C, int64_t H,
+                                 int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                 int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads);
+#endif
+
+#endif
