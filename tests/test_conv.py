@@ -485,14 +485,10 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             np.testing.assert_array_equal(g, grads[0])
         _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
         # the stems' kernel, where it runs (float32 on AVX-512, up to 3 input channels)
-        grads = [np.full(x_shape, np.nan, dtype) for _ in (1, 2, 3)]
-        ran = [_conv.conv2d_backward_data_stem(g, grad_out, w, pad_top, pad_left, threads)
-               for threads, g in zip((1, 2, 3), grads)]
-        assert len(set(ran)) == 1
-        if ran[0]:
-            for g in grads[1:]:
-                np.testing.assert_array_equal(g, grads[0])
-            _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
+        stem = _optional_kernel(_conv.conv2d_backward_data_stem, x_shape, dtype, grad_out, w,
+                                pad_top, pad_left)
+        if stem is not None:
+            _check_close(stem, grad_x_direct, dtype, reduction, integer_valued)
 
     row_sums = np.empty((1, out_size[1]), dtype)
     grad_w_direct, grad_b_direct = np.empty(w_shape, dtype), np.empty(w_shape[0], dtype)
@@ -524,14 +520,23 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             np.testing.assert_array_equal(grad_w, results[0])
         _check_close(results[0], grad_w_direct, dtype, reduction, integer_valued)
     if groups == 1:   # the stems' few-tap kernel, where it runs (float32 on AVX-512)
-        results = [np.full(w_shape, np.nan, dtype) for _ in (1, 2, 3)]
-        ran = [_conv.conv2d_backward_weight_fewtaps(grad_w, grad_out, x, *geometry[:-1], threads)
-               for threads, grad_w in zip((1, 2, 3), results)]
-        assert len(set(ran)) == 1
-        if ran[0]:
-            for grad_w in results[1:]:
-                np.testing.assert_array_equal(grad_w, results[0])
-            _check_close(results[0], grad_w_direct, dtype, reduction, integer_valued)
+        fewtaps = _optional_kernel(_conv.conv2d_backward_weight_fewtaps, w_shape, dtype,
+                                   grad_out, x, *geometry[:-1])
+        if fewtaps is not None:
+            _check_close(fewtaps, grad_w_direct, dtype, reduction, integer_valued)
+
+
+def _optional_kernel(kernel, shape, dtype, *args):
+    """The output of a kernel that runs on some CPUs only (it returns whether it ran), checked
+    to be the same bits at 1, 2 and 3 threads; None where it does not run."""
+    outs = [np.full(shape, np.nan, dtype) for _ in (1, 2, 3)]
+    ran = [kernel(out, *args, threads) for threads, out in zip((1, 2, 3), outs)]
+    assert len(set(ran)) == 1
+    if not ran[0]:
+        return None
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    return outs[0]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -628,6 +633,23 @@ def test_stems_backward_data_takes_the_stem_kernel(shape):
     _conv.conv2d_backward_data_direct(direct, grad_out.astype(np.float64),
                                       weight.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
     _check_close(stem, direct, np.float32, oc * k * k, False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel,pad", [(1, 1), (3, 3), (1, (0, 2))])
+def test_backward_data_of_layers_padded_beyond_their_filters(dtype, kernel, pad):
+    # grad_x of a layer padded by more than its filter reaches (a 1x1 layer with padding 1):
+    # the transposed convolution would need negative padding, so col2im takes it (found by
+    # the property test: the stride-1 form used to read the wrong columns)
+    x, weight = randn(2, 8, 5, 6).astype(dtype), randn(6, 8, kernel, kernel).astype(dtype)
+    out = ops.conv2d(x, weight, padding=pad)
+    grad_out = randn(*out.shape).astype(dtype)
+    grad_x = ops.conv2d_backward(grad_out, x, weight, padding=pad,
+                                 output_mask=(True, False, False))[0]
+    pads = (pad, pad) if isinstance(pad, int) else pad
+    direct = np.empty(x.shape, dtype)
+    _conv.conv2d_backward_data_direct(direct, grad_out, weight, 1, 1, *pads, 1, 1, 1, 1)
+    _check_close(grad_x, direct, dtype, 6 * kernel * kernel, False)
 
 
 def test_large_batch_runs_and_threads():

@@ -230,7 +230,12 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
         free(table);
         return;
     }
-    if (stride_h == 1 && stride_w == 1 && dilation_h == 1 && dilation_w == 1 && groups == 1) {
+    /* The stride-1 forms below convolve grad_out padded by (K-1)*dilation - pad: only where
+     * that is not negative (a layer padded beyond its filter's reach, such as a 1x1 layer
+     * with padding 1, takes col2im) */
+    const int transposable = pad_top <= (KH - 1) * dilation_h && pad_left <= (KW - 1) * dilation_w;
+    if (transposable && stride_h == 1 && stride_w == 1 && dilation_h == 1 && dilation_w == 1 &&
+        groups == 1) {
         /* the stride-1 form below, tap-wise (conv_tapwise_impl.h) where that pays; the
          * stride-1 form's own call to conv2d_forward asks use_tapwise of this same
          * geometry, so it never goes tap-wise over the flipped filters' workspace */
@@ -247,7 +252,7 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
             return;
         }
     }
-    if (stride_h == 1 && stride_w == 1 && s.in_per_group >= 4 &&
+    if (transposable && stride_h == 1 && stride_w == 1 && s.in_per_group >= 4 &&
         2 * pad_top >= (KH - 1) * dilation_h && 2 * pad_left >= (KW - 1) * dilation_w) {
         /* Stride 1: grad_x is the forward convolution of grad_out with the filters
          * transposed (C/groups <-> OC/groups) and flipped, padded so that the output is
