@@ -200,6 +200,16 @@ FC_VECTOR_CLONES
 static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restrict x_plane,
                                       double m, double is, double w, double b, int64_t S)
 {
+    if (sizeof(real) == sizeof(float)) {
+        /* float tensors in float arithmetic (twice the values per vector; the pass was
+         * compute-bound in double), the mean as two floats so that x - mean stays exact
+         * where x lies near a large mean */
+        const float m_hi = (float)m, m_lo = (float)(m - (double)m_hi);
+        const float slope = (float)(is * w), offset = (float)b;
+        for (int64_t s = 0; s < S; s++)
+            y_plane[s] = (real)((((float)x_plane[s] - m_hi) - m_lo) * slope + offset);
+        return;
+    }
     for (int64_t s = 0; s < S; s++)
         y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
 }
@@ -278,6 +288,19 @@ static void FC_FN(bn_plane_backward_train)(real *restrict gx_plane,
                                            double m, double is, double scale,
                                            double mean_dy, double mean_dy_xhat, int64_t S)
 {
+    if (sizeof(real) == sizeof(float)) {
+        /* in float, as bn_plane_normalise, in the same order as below: dy - mean_dy first
+         * (both means as two floats), so that a constant dy or x gives exactly 0 */
+        const float m_hi = (float)m, m_lo = (float)(m - (double)m_hi);
+        const float dy_hi = (float)mean_dy, dy_lo = (float)(mean_dy - (double)dy_hi);
+        const float slope = (float)(is * mean_dy_xhat), scale_f = (float)scale;
+        for (int64_t s = 0; s < S; s++) {
+            const float centred = ((float)x_plane[s] - m_hi) - m_lo;
+            const float dy_centred = ((float)dy_plane[s] - dy_hi) - dy_lo;
+            gx_plane[s] = (real)(scale_f * (dy_centred - centred * slope));
+        }
+        return;
+    }
     for (int64_t s = 0; s < S; s++) {
         const double xhat = ((double)x_plane[s] - m) * is;
         gx_plane[s] = (real)(scale * ((double)dy_plane[s] - mean_dy - xhat * mean_dy_xhat));
