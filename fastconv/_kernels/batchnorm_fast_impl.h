@@ -19,7 +19,8 @@
  * same order: each thread re-reads what it read itself. (Reverse order, to meet the
  * newest data first while it may still be cached, measured no faster.)
  * Workers are compiled per vector ISA (FC_VECTOR_CLONES); the float32 reductions take the
- * AVX-512 loops of batchnorm_avx512.h where the CPU has AVX-512F. */
+ * AVX-512 loops of batchnorm_avx512.h where the CPU has AVX-512F. The elementwise passes
+ * of float tensors run in float (bn_plane_normalise), twice the values per vector. */
 #include <math.h>
 #include <string.h>
 #include "vector_clones.h"
