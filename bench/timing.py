@@ -17,8 +17,12 @@ except ImportError:
     threadpoolctl = None
 
 # A sample shorter than this is repeated inside the sample, so the timer's resolution
-# and Python's call overhead do not dominate small ops (a 0.2 ms global pool).
-MIN_SAMPLE_SECONDS = 0.002
+# and Python's call overhead do not dominate small ops (a 0.2 ms global pool), nor the
+# first call after the settle pause: on the KVM machines here, threads woken from idle
+# made that call up to several times slower (measured: a 0.35 ms 2-thread batch-norm
+# backward took 0.6-2 ms per call for the first few calls after 0.1-0.3 s idle), which a
+# 2 ms sample of a 0.3 ms op could not amortise.
+MIN_SAMPLE_SECONDS = 0.01
 # Idle worker threads spin for a while before sleeping: libgomp's (shared by fastconv and
 # PyTorch) for a few ms here, OpenBLAS's for over 0.2 s unless OPENBLAS_THREAD_TIMEOUT is
 # low (bench/run.py sets it). Timed straight after another library, a peer would share the
