@@ -83,6 +83,15 @@ static inline int64_t bn_thread_channels(int64_t *begin, int64_t *end, int64_t C
 }
 
 static inline int64_t fc_bn_min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* v as the sum of two floats, *hi + *lo, for the float passes: x - hi - lo keeps the
+ * precision of x - v where x lies near a large v (a lone float would round v by up to half
+ * an ulp of v, which can be the size of the deviations themselves). */
+static inline void bn_float_pair(double v, float *hi, float *lo)
+{
+    *hi = (float)v;
+    *lo = (float)(v - (double)*hi);
+}
 #endif
 
 /* BN_LANES consecutive values of p, converted to double. (`sizeof(real)` is a constant:
@@ -205,7 +214,8 @@ static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restri
         /* float tensors in float arithmetic (twice the values per vector; the pass was
          * compute-bound in double), the mean as two floats so that x - mean stays exact
          * where x lies near a large mean */
-        const float m_hi = (float)m, m_lo = (float)(m - (double)m_hi);
+        float m_hi, m_lo;
+        bn_float_pair(m, &m_hi, &m_lo);
         const float slope = (float)(is * w), offset = (float)b;
         for (int64_t s = 0; s < S; s++)
             y_plane[s] = (real)((((float)x_plane[s] - m_hi) - m_lo) * slope + offset);
@@ -292,8 +302,9 @@ static void FC_FN(bn_plane_backward_train)(real *restrict gx_plane,
     if (sizeof(real) == sizeof(float)) {
         /* in float, as bn_plane_normalise, in the same order as below: dy - mean_dy first
          * (both means as two floats), so that a constant dy or x gives exactly 0 */
-        const float m_hi = (float)m, m_lo = (float)(m - (double)m_hi);
-        const float dy_hi = (float)mean_dy, dy_lo = (float)(mean_dy - (double)dy_hi);
+        float m_hi, m_lo, dy_hi, dy_lo;
+        bn_float_pair(m, &m_hi, &m_lo);
+        bn_float_pair(mean_dy, &dy_hi, &dy_lo);
         const float slope = (float)(is * mean_dy_xhat), scale_f = (float)scale;
         for (int64_t s = 0; s < S; s++) {
             const float centred = ((float)x_plane[s] - m_hi) - m_lo;

@@ -82,8 +82,24 @@ static inline int fast_transpose_f64(double *restrict dst, int64_t dst_stride,
     return 0;
 }
 
-/* The few-tap backward-weight kernel of conv_stem_avx512.h, for float while the engine
- * runs its avx512 kernels; returns 0, having written nothing, where it does not run. */
+/* Whether the stems' kernels of conv_stem_avx512.h run: float while the engine runs its
+ * avx512 kernels (a CPU that reports avx512f, no other ISA forced). */
+static inline int has_stem_kernels_f32(void)
+{
+#ifdef FC_CONV_STEM_AVX512
+    return has_fast_transpose_f32();
+#else
+    return 0;
+#endif
+}
+
+static inline int has_stem_kernels_f64(void)
+{
+    return 0;
+}
+
+/* The few-tap backward-weight kernel of conv_stem_avx512.h where has_stem_kernels says so;
+ * returns 0, having written nothing, elsewhere. */
 static inline int fewtaps_weight_f32(float *restrict grad_w, const float *restrict grad_out,
                                      const float *restrict images, int64_t image_stride,
                                      const int64_t *restrict tap_offsets, int64_t row_stride,
@@ -91,7 +107,7 @@ static inline int fewtaps_weight_f32(float *restrict grad_w, const float *restri
                                      int64_t OW, int num_threads)
 {
 #ifdef FC_CONV_STEM_AVX512
-    if (has_fast_transpose_f32())
+    if (has_stem_kernels_f32())
         return fc_conv_weight_fewtaps_avx512_f32(grad_w, grad_out, images, image_stride,
                                                  tap_offsets, row_stride, N, OC, taps, OH, OW,
                                                  num_threads);
@@ -112,15 +128,15 @@ static inline int fewtaps_weight_f64(double *restrict grad_w, const double *rest
     return 0;
 }
 
-/* The stems' backward-data kernel of conv_stem_avx512.h, for float while the engine runs
- * its avx512 kernels; returns 0, having written nothing, where it does not run. */
+/* The stems' backward-data kernel of conv_stem_avx512.h where has_stem_kernels says so and
+ * C <= FC_STEM_DATA_CHANNELS; returns 0, having written nothing, elsewhere. */
 static inline int stem_data_f32(float *restrict grad_x, const float *restrict grad_out,
                                 const float *restrict w, int64_t N, int64_t C, int64_t H,
                                 int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
                                 int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
 {
 #ifdef FC_CONV_STEM_AVX512
-    if (has_fast_transpose_f32() && C <= FC_STEM_DATA_CHANNELS)
+    if (has_stem_kernels_f32() && C <= FC_STEM_DATA_CHANNELS)
         return fc_conv_data_stem_avx512_f32(grad_x, grad_out, w, N, C, H, W, OC, KH, KW, OH, OW,
                                             pad_top, pad_left, num_threads);
 #endif

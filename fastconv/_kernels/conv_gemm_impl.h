@@ -184,7 +184,8 @@ static void FC_FN(flip_filters)(real *restrict flipped, const real *restrict w, 
  * conv1 2.0-2.5 -> 1.0-1.1 ms. */
 static inline int FC_FN(use_stem_data)(const conv_shape *s)
 {
-    return FC_FN(has_fast_transpose)() && s->in_per_group == s->C && s->C <= 3 &&
+    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C &&
+           s->C <= FC_STEM_DATA_CHANNELS &&
            s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1 &&
            s->W >= 8;
 }
@@ -406,7 +407,7 @@ static void FC_FN(weight_task)(const FC_FN(weight_job) *job, int64_t task, int e
  * little work per image) and stays a GEMM. */
 static inline int FC_FN(use_fewtaps)(const conv_shape *s)
 {
-    return FC_FN(has_fast_transpose)() && s->in_per_group == s->C && s->C <= 4 &&
+    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C && s->C <= 4 &&
            s->C * s->KH * s->KW <= 160 && s->OW >= 8;
 }
 
@@ -458,7 +459,7 @@ int FC_FN(conv2d_backward_weight_fewtaps)(real *restrict grad_w, const real *res
     conv_shape s;
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, 1);
-    const int done = table && FC_FN(has_fast_transpose)() &&
+    const int done = table && FC_FN(has_stem_kernels)() &&
                      FC_FN(backward_weight_fewtaps)(grad_w, grad_out, x, &s, N, num_threads);
     free(table);
     return done;

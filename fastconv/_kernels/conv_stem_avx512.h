@@ -6,6 +6,9 @@
 
 #include <stdint.h>
 
+/* The most input channels the backward-data kernel takes (its accumulators: 8 per channel). */
+enum { FC_STEM_DATA_CHANNELS = 3 };
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_CONV_STEM_AVX512 1
 /* grad_w[oc][t] = sum over images n and outputs (oh, ow) of
@@ -32,7 +35,6 @@ int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restr
  * written;  grad_out: (N, OC, OH, OW) IN;  w: (OC, C, KH, KW) IN. Each element is one
  * thread's fixed chain of multiply-adds, so the bits do not depend on num_threads.
  * Returns 0 (nothing written) if its small filter table cannot be allocated, else 1. */
-enum { FC_STEM_DATA_CHANNELS = 3 };
 int fc_conv_data_stem_avx512_f32(float *restrict grad_x, const float *restrict grad_out,
                                  const float *restrict w, int64_t N, int64_t C, int64_t H,
                                  int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
