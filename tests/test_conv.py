@@ -699,6 +699,8 @@ def test_depthwise_kernels_flush_denormals_inside_the_kernel_only(threads):
     ((3, 64, 7, 6), (5, 64, 3, 3), (1, 1, 1, 1, 1, 1, 1)),    # 32-channel runs of one tap
     ((2, 96, 5, 9), (4, 48, 2, 3), (2, 1, 1, 2, 1, 2, 2)),    # groups, dilation, stride
     ((2, 40, 9, 9), (6, 40, 1, 1), (2, 3, 1, 0, 1, 1, 1)),    # strided, padded 1x1
+    ((2, 40, 6, 37), (6, 40, 1, 1), (2, 2, 1, 1, 1, 1, 1)),   # stride-2 rows of 19: the
+    ((3, 20, 7, 34), (5, 20, 1, 1), (2, 2, 0, 0, 1, 1, 1)),   # SIMD subsample's partial blocks
 ])
 def test_backward_weight_with_many_channels_per_group(x_shape, w_shape, geometry, dtype, tol):
     # Backward-weight stages x channels last, so each tap reads C/groups adjacent values;

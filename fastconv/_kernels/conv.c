@@ -57,28 +57,30 @@ static inline int has_fast_transpose_f64(void)
     return 0;
 }
 
-/* dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < cols, with the SIMD
- * transpose of conv_transpose.h where this ISA and precision have one. Returns 0, having
- * written nothing, where there is none. */
+/* dst[j * dst_stride + i] = src[i * src_stride + j * src_step] for i < rows, j < cols,
+ * src_step 1 or 2, with the SIMD transpose of conv_transpose.h where this ISA and precision
+ * have one. Returns 0, having written nothing, where there is none. */
 static inline int fast_transpose_f32(float *restrict dst, int64_t dst_stride,
                                      const float *restrict src, int64_t src_stride,
-                                     int64_t rows, int64_t cols)
+                                     int64_t src_step, int64_t rows, int64_t cols)
 {
 #ifdef FC_CONV_TRANSPOSE_AVX512
-    if (has_fast_transpose_f32()) {
-        fc_conv_transpose_avx512_f32(dst, dst_stride, src, src_stride, rows, cols);
+    if (has_fast_transpose_f32() && (src_step == 1 || src_step == 2)) {
+        fc_conv_transpose_avx512_f32(dst, dst_stride, src, src_stride, src_step, rows, cols);
         return 1;
     }
 #endif
-    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)src_step, (void)rows,
+        (void)cols;
     return 0;
 }
 
 static inline int fast_transpose_f64(double *restrict dst, int64_t dst_stride,
                                      const double *restrict src, int64_t src_stride,
-                                     int64_t rows, int64_t cols)
+                                     int64_t src_step, int64_t rows, int64_t cols)
 {
-    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)rows, (void)cols;
+    (void)dst, (void)dst_stride, (void)src, (void)src_stride, (void)src_step, (void)rows,
+        (void)cols;
     return 0;
 }
 

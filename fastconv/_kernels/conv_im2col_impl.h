@@ -219,7 +219,7 @@ void FC_FN(conv_pack_grad_out)(real *restrict dst, const void *source,
             const int64_t len = P - p < depth - k ? P - p : depth - k;
             const real *planes = src->data + n * src->image_stride + (first + s * R) * P + p;
             real *restrict d = sliver + k * R;
-            if (FC_FN(fast_transpose)(d, R, planes, P, rows, len)) {
+            if (FC_FN(fast_transpose)(d, R, planes, P, 1, rows, len)) {
                 for (int64_t i = 0; i < len; i++)
                     for (int64_t r = rows; r < R; r++)
                         d[i * R + r] = 0;
@@ -241,7 +241,7 @@ FC_INLINE_COPIES static void FC_FN(to_channels_last)(real *restrict dst, const r
                                                      int64_t channels, int64_t pixels,
                                                      int64_t channel_stride)
 {
-    if (FC_FN(fast_transpose)(dst, channels, src, channel_stride, channels, pixels))
+    if (FC_FN(fast_transpose)(dst, channels, src, channel_stride, 1, channels, pixels))
         return;
     for (int64_t p0 = 0; p0 < pixels; p0 += 16) {
         const int64_t p1 = p0 + 16 < pixels ? p0 + 16 : pixels;
@@ -257,26 +257,41 @@ FC_INLINE_COPIES static void FC_FN(to_channels_last)(real *restrict dst, const r
 /* x of one image as a 1x1 convolution reads it, channels last: dst[(oh * OW + ow) * channels
  * + c] = the value of channel c at (oh * stride_h - pad_top, ow * stride_w - pad_left), or 0
  * in the padding. A strided 1x1 layer reads a fraction of x: only that is staged, and the
- * layer becomes a 1x1 stride-1 one over the staged pixels (sampled_shape). */
+ * layer becomes a 1x1 stride-1 one over the staged pixels (sampled_shape). Each output row's
+ * inside columns are one transpose per 16 channels (the SIMD one where it takes the layer's
+ * stride), a block of channels at a time down the image, so that 16 planes are read, each
+ * in order, rather than all of them at once. */
 FC_INLINE_COPIES static void FC_FN(to_channels_last_sampled)(real *restrict dst,
                                                              const real *restrict src,
                                                              int64_t channels, int64_t channel_stride,
                                                              const conv_shape *s)
 {
-    for (int64_t oh = 0; oh < s->OH; oh++) {
-        const int64_t ih = oh * s->stride_h - s->pad_top;
-        for (int64_t ow0 = 0; ow0 < s->OW; ow0 += 16) {
-            const int64_t ow1 = ow0 + 16 < s->OW ? ow0 + 16 : s->OW;
-            for (int64_t c0 = 0; c0 < channels; c0 += 16) {
-                const int64_t c1 = c0 + 16 < channels ? c0 + 16 : channels;
-                for (int64_t ow = ow0; ow < ow1; ow++) {
-                    const int64_t iw = ow * s->stride_w - s->pad_left;
-                    real *restrict d = dst + (oh * s->OW + ow) * channels;
-                    const int inside = ih >= 0 && ih < s->H && iw >= 0 && iw < s->W;
-                    for (int64_t c = c0; c < c1; c++)
-                        d[c] = inside ? src[c * channel_stride + ih * s->W + iw] : 0;
-                }
-            }
+    const int64_t sw = s->stride_w, OW = s->OW;
+    /* the outputs [ow_first, ow_end) read columns inside x */
+    int64_t ow_first = (s->pad_left + sw - 1) / sw;
+    int64_t ow_end = (s->W - 1 + s->pad_left) / sw + 1;
+    ow_end = ow_end < OW ? ow_end : OW;
+    ow_first = ow_first < ow_end ? ow_first : ow_end;
+    for (int64_t c_block = 0; c_block < channels; c_block += 16) {
+        const int64_t block = channels - c_block < 16 ? channels - c_block : 16;
+        for (int64_t oh = 0; oh < s->OH; oh++) {
+            const int64_t ih = oh * s->stride_h - s->pad_top;
+            const int row_inside = ih >= 0 && ih < s->H;
+            const int64_t first = row_inside ? ow_first : OW, end = row_inside ? ow_end : OW;
+            real *restrict d = dst + oh * OW * channels + c_block;
+            for (int64_t ow = 0; ow < OW; ow++)
+                if (ow < first || ow >= end)
+                    for (int64_t c = 0; c < block; c++)
+                        d[ow * channels + c] = 0;
+            if (first == end)
+                continue;
+            const real *row = src + c_block * channel_stride + ih * s->W + first * sw - s->pad_left;
+            d += first * channels;
+            if (FC_FN(fast_transpose)(d, channels, row, channel_stride, sw, block, end - first))
+                continue;
+            for (int64_t ow = 0; ow < end - first; ow++)
+                for (int64_t c = 0; c < block; c++)
+                    d[ow * channels + c] = row[c * channel_stride + ow * sw];
         }
     }
 }

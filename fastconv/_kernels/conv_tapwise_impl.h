@@ -69,7 +69,7 @@ static void FC_FN(tapwise_transpose)(real *restrict dst, int64_t dst_stride,
                                      const real *restrict src, int64_t src_stride,
                                      int64_t rows, int64_t cols)
 {
-    if (FC_FN(fast_transpose)(dst, dst_stride, src, src_stride, rows, cols))
+    if (FC_FN(fast_transpose)(dst, dst_stride, src, src_stride, 1, rows, cols))
         return;
     for (int64_t i = 0; i < rows; i++)
         for (int64_t j = 0; j < cols; j++)
