@@ -616,9 +616,12 @@ def test_stems_backward_weight_takes_the_fewtap_kernel(shape):
 
 @pytest.mark.parametrize("shape", [
     # (N, C, H, W, OC, K, pad): simple CNN conv1, CIFAR stem, a 2-channel 5x5 layer on 19x21,
-    # rows of 70 (three column blocks, the last partial)
+    # rows of 70 (three column blocks, the last partial); over few output channels, channels
+    # 3 at a time: LeNet-5's C3 (8 rows x 1 vector blocks), 7 channels (a last pass of one)
+    # on rows of 15, 6 channels on rows of 40 (4 x 2 blocks)
     (8, 1, 28, 28, 32, 3, 0), (8, 3, 32, 32, 64, 3, 1), (3, 2, 19, 21, 10, 5, 2),
-    (2, 3, 9, 70, 7, 3, 1)])
+    (2, 3, 9, 70, 7, 3, 1), (4, 6, 14, 14, 16, 5, 0), (2, 7, 12, 15, 5, 3, 1),
+    (2, 6, 10, 40, 9, 3, 1)])
 def test_stems_backward_data_takes_the_stem_kernel(shape):
     n, c, h, w, oc, k, pad = shape
     x, weight = randn(n, c, h, w).astype(np.float32), randn(oc, c, k, k).astype(np.float32)

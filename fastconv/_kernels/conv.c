@@ -130,15 +130,15 @@ static inline int fewtaps_weight_f64(double *restrict grad_w, const double *rest
     return 0;
 }
 
-/* The stems' backward-data kernel of conv_stem_avx512.h where has_stem_kernels says so and
- * C <= FC_STEM_DATA_CHANNELS; returns 0, having written nothing, elsewhere. */
+/* The stems' backward-data kernel of conv_stem_avx512.h where has_stem_kernels says so;
+ * returns 0, having written nothing, elsewhere. */
 static inline int stem_data_f32(float *restrict grad_x, const float *restrict grad_out,
                                 const float *restrict w, int64_t N, int64_t C, int64_t H,
                                 int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
                                 int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
 {
 #ifdef FC_CONV_STEM_AVX512
-    if (has_stem_kernels_f32() && C <= FC_STEM_DATA_CHANNELS)
+    if (has_stem_kernels_f32())
         return fc_conv_data_stem_avx512_f32(grad_x, grad_out, w, N, C, H, W, OC, KH, KW, OH, OW,
                                             pad_top, pad_left, num_threads);
 #endif

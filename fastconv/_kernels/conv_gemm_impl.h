@@ -179,13 +179,22 @@ static void FC_FN(flip_filters)(real *restrict flipped, const real *restrict w, 
 }
 
 /* Whether backward-data takes the stems' direct kernel (conv_stem_avx512.h, float on
- * AVX-512): one group of at most 3 input channels, stride and dilation 1, rows of 8+ values.
- * Measured against the col2im GEMM (Zen 4, 1 thread): CIFAR stem 8.1 -> 4.0 ms, simple CNN
- * conv1 2.0-2.5 -> 1.0-1.1 ms. */
+ * AVX-512): one group, stride and dilation 1, rows of 8+ values, and either at most 3 input
+ * channels (stems), or 6 to 24 over at most 16 output channels with at least 35% of the
+ * kernel's multiply-adds useful (fc_stem_data_useful_share): there the GEMMs reduce over
+ * 16 output channels or fewer per tile, and col2im scatters every tile.
+ * Measured against the GEMM forms (Zen 4, 1 thread, alternating runs): CIFAR stem 8.1 ->
+ * 4.0 ms, simple CNN conv1 2.0-2.5 -> 1.0-1.1 ms; LeNet-5's C3 (6 -> 16, 5x5 on 14x14)
+ * 1.21 -> 0.91 ms, 6 -> 16 5x5 padded 2 on 28x28 6.2 -> 3.3 ms, 16 and 24 -> 16 3x3 on 14x14
+ * 0.79x and 0.83x the time. Not taken, slower than the GEMMs: 4 -> 8 and 4 -> 64 channels
+ * (1.28x, 1.36x), 32 -> 64 (1.7x), 64 -> 16 on 8x8 (2.0x), 16 -> 16 5x5 unpadded on 10x10
+ * (14% useful: 1.59x), 6 -> 32 5x5 unpadded on 14x14 (1.09x). */
 static inline int FC_FN(use_stem_data)(const conv_shape *s)
 {
-    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C &&
-           s->C <= FC_STEM_DATA_CHANNELS &&
+    const int stem = s->C <= 3;
+    const int few_outputs = s->C >= 6 && s->C <= 24 && s->OC <= 16 &&
+                            fc_stem_data_useful_share(s->H, s->W, s->OH, s->OW) >= 0.35;
+    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C && (stem || few_outputs) &&
            s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1 &&
            s->W >= 8;
 }

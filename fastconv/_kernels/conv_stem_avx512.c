@@ -136,39 +136,43 @@ int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restr
 
 /* Backward-data. As a GEMM (taps x pixels, output channels deep) a stem's few input
  * channels make only 9 or 27 rows and each tile is scattered back by col2im; here a block
- * of 4 rows x 32 columns of every input channel is held in C * 8 accumulators, and per
- * (tap, output channel) each of its 8 grad_out vectors (unaligned loads, masked where they
- * would read outside grad_out: those lanes are the transposed convolution's zero padding)
- * meets the C filter values of that tap. Sums run kh, kw, then oc.
+ * of 4 rows x 32 columns (or 8 rows x 16 columns, for rows of at most 16) of up to 3 input
+ * channels is held in 24 accumulators, and per (tap, output channel) each of its 8
+ * grad_out vectors (unaligned loads, masked where they would read outside grad_out: those
+ * lanes are the transposed convolution's zero padding) meets the filter values of that tap.
+ * Layers of more channels take them 3 at a time, each pass reading the image's grad_out
+ * again (from L2). Sums run kh, kw, then oc, whatever the block.
  *
- * An output block: 4 rows x 2 vectors of each channel. More rows would not fit the pointers
- * and masks of their loads in registers (measured: 8 rows for one channel took 1.6x the
- * time of 4 on the simple CNN's conv1). */
-enum { DATA_ROWS = 4, DATA_CHUNKS = 2 };
+ * 8 vectors a block: more would not fit the pointers and masks of their loads in registers
+ * (measured: 8 rows x 2 vectors for one channel took 1.6x the time of 4 rows on the simple
+ * CNN's conv1). Rows of at most 16 take 8 rows x 1 vector, so that no vector is all
+ * padding (LeNet's 14-wide second layer: half the multiply-adds of 4 x 2). */
+enum { DATA_VECTORS = FC_STEM_DATA_VECTORS, DATA_PASS_CHANNELS = 3 };
 
-/* grad_x_n: (C, H, W) of one image OUT, rows ih0..ih0+3 (those below H) and columns
- * iw0..iw0+31 (those below W);  grad_out_n: (OC, OH, OW) IN;  taps_w: (KH, KW, OC, C) IN. */
+/* grad_x_n: (C, H, W) of one image OUT, channels c0..c0+CB-1, rows ih0..ih0+ROWS-1 (those
+ * below H) and columns iw0..iw0+16*CHUNKS-1 (those below W);  grad_out_n: (OC, OH, OW) IN;
+ * taps_w: (KH, KW, OC, C) IN. CB <= 3 and ROWS * CHUNKS = 8 are constants once inlined. */
 FC_AVX512 static inline __attribute__((always_inline)) void
 data_block(float *restrict grad_x_n, const float *restrict grad_out_n,
-           const float *restrict taps_w, int64_t ih0, int64_t iw0, int64_t H, int64_t W,
-           int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-           int64_t pad_left, const int C)
+           const float *restrict taps_w, int64_t ih0, int64_t iw0, int64_t c0, int64_t C,
+           int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+           int64_t pad_top, int64_t pad_left, const int CB, const int ROWS, const int CHUNKS)
 {
     const int64_t P = OH * OW;
-    __m512 acc[FC_STEM_DATA_CHANNELS][DATA_ROWS][DATA_CHUNKS];
+    __m512 acc[DATA_PASS_CHANNELS][DATA_VECTORS][2];
 #pragma GCC unroll 3
-    for (int c = 0; c < C; c++)
-#pragma GCC unroll 4
-        for (int r = 0; r < DATA_ROWS; r++)
+    for (int c = 0; c < CB; c++)
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++)
 #pragma GCC unroll 2
-            for (int q = 0; q < DATA_CHUNKS; q++)
+            for (int q = 0; q < CHUNKS; q++)
                 acc[c][r][q] = _mm512_setzero_ps();
     for (int64_t kh = 0; kh < KH; kh++)
         for (int64_t kw = 0; kw < KW; kw++) {
-            const float *from[DATA_ROWS][DATA_CHUNKS];
-            __mmask16 lanes[DATA_ROWS][DATA_CHUNKS];
-            for (int r = 0; r < DATA_ROWS; r++)
-                for (int q = 0; q < DATA_CHUNKS; q++) {
+            const float *from[DATA_VECTORS][2];
+            __mmask16 lanes[DATA_VECTORS][2];
+            for (int r = 0; r < ROWS; r++)
+                for (int q = 0; q < CHUNKS; q++) {
                     const int64_t row = ih0 + r + pad_top - kh;
                     const int64_t col = iw0 + q * LANES + pad_left - kw;
                     const int64_t lo = col < 0 ? -col : 0;
@@ -177,19 +181,19 @@ data_block(float *restrict grad_x_n, const float *restrict grad_out_n,
                     lanes[r][q] = inside ? (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
                     from[r][q] = inside ? grad_out_n + row * OW + col : grad_out_n;
                 }
-            const float *restrict tap = taps_w + (kh * KW + kw) * OC * C;
+            const float *restrict tap = taps_w + (kh * KW + kw) * OC * C + c0;
             for (int64_t oc = 0; oc < OC; oc++) {
-                __m512 weight[FC_STEM_DATA_CHANNELS];
+                __m512 weight[DATA_PASS_CHANNELS];
 #pragma GCC unroll 3
-                for (int c = 0; c < C; c++)
+                for (int c = 0; c < CB; c++)
                     weight[c] = _mm512_set1_ps(tap[oc * C + c]);
-#pragma GCC unroll 4
-                for (int r = 0; r < DATA_ROWS; r++)
+#pragma GCC unroll 8
+                for (int r = 0; r < ROWS; r++)
 #pragma GCC unroll 2
-                    for (int q = 0; q < DATA_CHUNKS; q++) {
+                    for (int q = 0; q < CHUNKS; q++) {
                         const __m512 g = _mm512_maskz_loadu_ps(lanes[r][q], from[r][q] + oc * P);
 #pragma GCC unroll 3
-                        for (int c = 0; c < C; c++)
+                        for (int c = 0; c < CB; c++)
                             acc[c][r][q] = _mm512_fmadd_ps(weight[c], g, acc[c][r][q]);
                     }
             }
@@ -197,36 +201,48 @@ data_block(float *restrict grad_x_n, const float *restrict grad_out_n,
     /* fixed trip counts (a test inside, no early exit), so that the loops unroll and the
      * accumulators stay in registers */
 #pragma GCC unroll 3
-    for (int c = 0; c < C; c++)
-#pragma GCC unroll 4
-        for (int r = 0; r < DATA_ROWS; r++)
+    for (int c = 0; c < CB; c++)
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++)
 #pragma GCC unroll 2
-            for (int q = 0; q < DATA_CHUNKS; q++) {
+            for (int q = 0; q < CHUNKS; q++) {
                 const int64_t col = iw0 + q * LANES;
                 if (ih0 + r < H && col < W) {
                     const __mmask16 store = W - col >= LANES ? (__mmask16)0xFFFF
                                                              : (__mmask16)((1u << (W - col)) - 1);
-                    _mm512_mask_storeu_ps(grad_x_n + (c * H + ih0 + r) * W + col, store,
+                    _mm512_mask_storeu_ps(grad_x_n + ((c0 + c) * H + ih0 + r) * W + col, store,
                                           acc[c][r][q]);
                 }
             }
 }
 
+/* data_block for channels c0..c0+channels-1 (channels <= 3) in the block shape of `rows`
+ * (4: 4 x 2 vectors, 8: 8 x 1). */
 FC_AVX512 static void data_block_any(float *restrict grad_x_n, const float *restrict grad_out_n,
                                      const float *restrict taps_w, int64_t ih0, int64_t iw0,
-                                     int64_t C, int64_t H, int64_t W, int64_t OC, int64_t KH,
-                                     int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                                     int64_t pad_left)
+                                     int64_t c0, int64_t channels, int64_t rows, int64_t C,
+                                     int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW,
+                                     int64_t OH, int64_t OW, int64_t pad_top, int64_t pad_left)
 {
-    if (C == 1)
-        data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, H, W, OC, KH, KW, OH, OW, pad_top,
-                   pad_left, 1);
-    else if (C == 2)
-        data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, H, W, OC, KH, KW, OH, OW, pad_top,
-                   pad_left, 2);
-    else
-        data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, H, W, OC, KH, KW, OH, OW, pad_top,
-                   pad_left, 3);
+#define FC_DATA_BLOCK(CB, ROWS)                                                                \
+    data_block(grad_x_n, grad_out_n, taps_w, ih0, iw0, c0, C, H, W, OC, KH, KW, OH, OW,         \
+               pad_top, pad_left, CB, ROWS, DATA_VECTORS / ROWS)
+    if (rows == 4) {
+        if (channels == 1)
+            FC_DATA_BLOCK(1, 4);
+        else if (channels == 2)
+            FC_DATA_BLOCK(2, 4);
+        else
+            FC_DATA_BLOCK(3, 4);
+    } else {
+        if (channels == 1)
+            FC_DATA_BLOCK(1, 8);
+        else if (channels == 2)
+            FC_DATA_BLOCK(2, 8);
+        else
+            FC_DATA_BLOCK(3, 8);
+    }
+#undef FC_DATA_BLOCK
 }
 
 int fc_conv_data_stem_avx512_f32(float *restrict grad_x, const float *restrict grad_out,
@@ -235,7 +251,9 @@ int fc_conv_data_stem_avx512_f32(float *restrict grad_x, const float *restrict g
                                  int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
 {
     const int64_t taps = KH * KW;
-    const int64_t row_blocks = (H + DATA_ROWS - 1) / DATA_ROWS, tasks = N * row_blocks;
+    const int64_t rows = fc_stem_data_rows(W);
+    const int64_t columns = DATA_VECTORS / rows * LANES;
+    const int64_t row_blocks = (H + rows - 1) / rows, tasks = N * row_blocks;
     float *taps_w = malloc((size_t)(taps * OC * C) * sizeof(float));
     if (!taps_w)
         return 0;
@@ -248,10 +266,13 @@ int fc_conv_data_stem_avx512_f32(float *restrict grad_x, const float *restrict g
         const fc_fp_mode caller_mode = fc_flush_denormals_begin();
         #pragma omp for schedule(static)
         for (int64_t task = 0; task < tasks; task++) {
-            const int64_t n = task / row_blocks, ih0 = task % row_blocks * DATA_ROWS;
-            for (int64_t iw0 = 0; iw0 < W; iw0 += DATA_CHUNKS * LANES)
-                data_block_any(grad_x + n * C * H * W, grad_out + n * OC * OH * OW, taps_w, ih0,
-                               iw0, C, H, W, OC, KH, KW, OH, OW, pad_top, pad_left);
+            const int64_t n = task / row_blocks, ih0 = task % row_blocks * rows;
+            for (int64_t c0 = 0; c0 < C; c0 += DATA_PASS_CHANNELS)
+                for (int64_t iw0 = 0; iw0 < W; iw0 += columns)
+                    data_block_any(grad_x + n * C * H * W, grad_out + n * OC * OH * OW, taps_w,
+                                   ih0, iw0, c0, C - c0 < DATA_PASS_CHANNELS ? C - c0
+                                                                         : DATA_PASS_CHANNELS,
+                                   rows, C, H, W, OC, KH, KW, OH, OW, pad_top, pad_left);
         }
         fc_flush_denormals_end(caller_mode);
     }

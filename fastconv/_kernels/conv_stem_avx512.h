@@ -6,8 +6,25 @@
 
 #include <stdint.h>
 
-/* The most input channels the backward-data kernel takes (its accumulators: 8 per channel). */
-enum { FC_STEM_DATA_CHANNELS = 3 };
+/* The backward-data kernel's output blocks: 8 vectors of 16 values, as 4 rows x 2 vectors,
+ * or 8 rows x 1 vector for rows of at most 16 values. */
+enum { FC_STEM_DATA_VECTORS = 8, FC_STEM_LANES = 16 };
+
+static inline int64_t fc_stem_data_rows(int64_t W)
+{
+    return W <= FC_STEM_LANES ? FC_STEM_DATA_VECTORS : FC_STEM_DATA_VECTORS / 2;
+}
+
+/* The share of the backward-data kernel's multiply-adds that meet grad_out values rather
+ * than its zero padding or the columns and rows past grad_x's edge its whole blocks cover:
+ * each element of grad_out meets KH * KW filter values, each element of a block as many
+ * (padding included). */
+static inline double fc_stem_data_useful_share(int64_t H, int64_t W, int64_t OH, int64_t OW)
+{
+    const int64_t rows = fc_stem_data_rows(W), columns = FC_STEM_DATA_VECTORS / rows * FC_STEM_LANES;
+    const int64_t covered = (H + rows - 1) / rows * rows * ((W + columns - 1) / columns * columns);
+    return (double)(OH * OW) / (double)covered;
+}
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_CONV_STEM_AVX512 1
@@ -27,8 +44,7 @@ int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restr
                                       int64_t N, int64_t OC, int64_t taps, int64_t OH,
                                       int64_t OW, int num_threads);
 
-/* grad_x of a stride-1, dilation-1, one-group layer with C <= FC_STEM_DATA_CHANNELS input
- * channels:
+/* grad_x of a stride-1, dilation-1, one-group layer:
  *     grad_x[n][c][ih][iw] = sum over kh, kw, oc (oc innermost) of
  *                            w[oc][c][kh][kw] * grad_out[n][oc][ih + pad_top - kh][iw + pad_left - kw]
  * (grad_out read as 0 outside its OH x OW). grad_x: (N, C, H, W) OUT, every element
