@@ -592,8 +592,10 @@ def test_small_images_take_the_tapwise_kernels(dtype):
 
 
 @pytest.mark.parametrize("shape", [
-    # (N, C, H, W, OC, K, stride, pad): simple CNN conv1, CIFAR stem, ImageNet stem
-    (8, 1, 28, 28, 32, 3, 1, 0), (8, 3, 32, 32, 64, 3, 1, 1), (2, 3, 60, 60, 64, 7, 2, 3)])
+    # (N, C, H, W, OC, K, stride, pad): simple CNN conv1, CIFAR stem, ImageNet stem; images
+    # whose padded planes (1.9 MB each) are staged two at a time, the sums carried across runs
+    (8, 1, 28, 28, 32, 3, 1, 0), (8, 3, 32, 32, 64, 3, 1, 1), (2, 3, 60, 60, 64, 7, 2, 3),
+    (3, 3, 400, 400, 8, 3, 1, 1)])
 def test_stems_backward_weight_takes_the_fewtap_kernel(shape):
     n, c, h, w, oc, k, stride, pad = shape
     x, weight = randn(n, c, h, w).astype(np.float32), randn(oc, c, k, k).astype(np.float32)
@@ -611,7 +613,9 @@ def test_stems_backward_weight_takes_the_fewtap_kernel(shape):
     _conv.conv2d_backward_weight_direct(direct, np.empty(oc), np.empty((1, out_size)),
                                         grad_out.astype(np.float64), x.astype(np.float64),
                                         stride, stride, pad, pad, 1, 1, 1, 1)
-    _check_close(fewtaps, direct, np.float32, n * out_size * out_size, False)
+    # measured: at most 5e-6 of the largest sum, up to 480,000 terms (_check_close's bound
+    # grows as the terms' count to the power 1.5, too loose to see a lost run at that size)
+    np.testing.assert_allclose(fewtaps, direct, rtol=0, atol=1e-4 * np.abs(direct).max())
 
 
 @pytest.mark.parametrize("shape", [

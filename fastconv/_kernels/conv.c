@@ -100,33 +100,40 @@ static inline int has_stem_kernels_f64(void)
     return 0;
 }
 
-/* The few-tap backward-weight kernel of conv_stem_avx512.h where has_stem_kernels says so;
- * returns 0, having written nothing, elsewhere. */
-static inline int fewtaps_weight_f32(float *restrict grad_w, const float *restrict grad_out,
+/* One run of images through the few-tap backward-weight kernel of conv_stem_avx512.h (see
+ * there for sums, first and last) where has_stem_kernels says so; returns 0, having written
+ * nothing, elsewhere. */
+static inline int fewtaps_weight_f32(float *restrict grad_w, float *restrict sums,
+                                     const float *restrict grad_out,
                                      const float *restrict images, int64_t image_stride,
                                      const int64_t *restrict tap_offsets, int64_t row_stride,
                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
-                                     int64_t OW, int num_threads)
+                                     int64_t OW, int first, int last, int num_threads)
 {
 #ifdef FC_CONV_STEM_AVX512
-    if (has_stem_kernels_f32())
-        return fc_conv_weight_fewtaps_avx512_f32(grad_w, grad_out, images, image_stride,
-                                                 tap_offsets, row_stride, N, OC, taps, OH, OW,
-                                                 num_threads);
+    if (has_stem_kernels_f32()) {
+        fc_conv_weight_fewtaps_avx512_f32(grad_w, sums, grad_out, images, image_stride,
+                                          tap_offsets, row_stride, N, OC, taps, OH, OW, first,
+                                          last, num_threads);
+        return 1;
+    }
 #endif
-    (void)grad_w, (void)grad_out, (void)images, (void)image_stride, (void)tap_offsets;
-    (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW, (void)num_threads;
+    (void)grad_w, (void)sums, (void)grad_out, (void)images, (void)image_stride;
+    (void)tap_offsets, (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW;
+    (void)first, (void)last, (void)num_threads;
     return 0;
 }
 
-static inline int fewtaps_weight_f64(double *restrict grad_w, const double *restrict grad_out,
+static inline int fewtaps_weight_f64(double *restrict grad_w, double *restrict sums,
+                                     const double *restrict grad_out,
                                      const double *restrict images, int64_t image_stride,
                                      const int64_t *restrict tap_offsets, int64_t row_stride,
                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
-                                     int64_t OW, int num_threads)
+                                     int64_t OW, int first, int last, int num_threads)
 {
-    (void)grad_w, (void)grad_out, (void)images, (void)image_stride, (void)tap_offsets;
-    (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW, (void)num_threads;
+    (void)grad_w, (void)sums, (void)grad_out, (void)images, (void)image_stride;
+    (void)tap_offsets, (void)row_stride, (void)N, (void)OC, (void)taps, (void)OH, (void)OW;
+    (void)first, (void)last, (void)num_threads;
     return 0;
 }
 

@@ -420,36 +420,48 @@ static inline int FC_FN(use_fewtaps)(const conv_shape *s)
            s->C * s->KH * s->KW <= 160 && s->OW >= 8;
 }
 
-/* grad_w by the few-tap kernel, x read in place or from phase planes (a workspace of
- * N * C * stride_h * stride_w * phase_h * phase_w values). Returns 0, having written nothing,
- * when the kernel does not run or memory runs out. */
+/* The phase planes the few-tap backward-weight stages at a time: runs of whole images of
+ * at most this many bytes (or one image), so a large batch does not double x in memory;
+ * how the batch is cut does not change the bits (conv_stem_avx512.h). */
+#define FEWTAPS_STAGED_BYTES ((int64_t)4 << 20)
+
+/* grad_w by the few-tap kernel, x read in place or, for padded or strided layers, from the
+ * phase planes of a run of images at a time (a workspace of at most FEWTAPS_STAGED_BYTES,
+ * or one image's C * stride_h * stride_w * phase_h * phase_w values), plus the kernel's
+ * running sums (fc_fewtaps_sums). Returns 0, having written nothing, when the kernel does
+ * not run or memory runs out. */
 static int FC_FN(backward_weight_fewtaps)(real *restrict grad_w, const real *restrict grad_out,
                                           const real *restrict x, const conv_shape *s,
                                           int64_t N, int num_threads)
 {
     const int64_t taps = s->C * s->KH * s->KW, image = s->C * s->H * s->W;
+    const int64_t P = s->OH * s->OW;
     int64_t *tap_offsets = malloc((size_t)taps * sizeof *tap_offsets);
-    if (!tap_offsets)
-        return 0;
+    real *sums = malloc((size_t)fc_fewtaps_sums(s->OC, taps) * sizeof(real));
     int64_t phase_h, phase_w;
-    const real *images = x;
-    int64_t image_stride = image;
-    if (conv_tap_offsets(s, tap_offsets, &phase_h, &phase_w)) {
-        image_stride = s->C * s->stride_h * s->stride_w * phase_h * phase_w;
-        real *planes = fc_workspace(WORKSPACE_PADDED_INPUT,
-                                    (size_t)(N * image_stride) * sizeof(real));
-        if (!planes) {
-            free(tap_offsets);
-            return 0;
+    const int phased = tap_offsets && conv_tap_offsets(s, tap_offsets, &phase_h, &phase_w);
+    const int64_t planes_size = phased ? s->C * s->stride_h * s->stride_w * phase_h * phase_w : 0;
+    int64_t run = phased ? FEWTAPS_STAGED_BYTES / (planes_size * (int64_t)sizeof(real)) : N;
+    run = run < 1 ? 1 : run < N ? run : N > 0 ? N : 1;
+    const int64_t runs = N > 0 ? (N + run - 1) / run : 1;   /* an empty batch: grad_w = 0 */
+    real *planes = phased ? fc_workspace(WORKSPACE_PADDED_INPUT,
+                                         (size_t)(run * planes_size) * sizeof(real)) : NULL;
+    int done = tap_offsets && sums && (planes || !phased);
+    for (int64_t r = 0; done && r < runs; r++) {
+        const int64_t n0 = r * run, images = N - n0 < run ? N - n0 : run;
+        if (phased) {
+            #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
+            for (int64_t n = 0; n < images; n++)
+                FC_FN(conv_phase_input)(planes + n * planes_size, x + (n0 + n) * image, 1, s->C,
+                                        image, s, phase_h, phase_w);
         }
-        #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
-        for (int64_t n = 0; n < N; n++)
-            FC_FN(conv_phase_input)(planes + n * image_stride, x + n * image, 1, s->C, image, s,
-                                    phase_h, phase_w);
-        images = planes;
+        done = FC_FN(fewtaps_weight)(grad_w, sums, grad_out + n0 * s->OC * P,
+                                     phased ? planes : x + n0 * image,
+                                     phased ? planes_size : image, tap_offsets,
+                                     phased ? phase_w : s->W, images, s->OC, taps, s->OH, s->OW,
+                                     r == 0, r == runs - 1, num_threads);
     }
-    const int done = FC_FN(fewtaps_weight)(grad_w, grad_out, images, image_stride, tap_offsets,
-                                           phase_w, N, s->OC, taps, s->OH, s->OW, num_threads);
+    free(sums);
     free(tap_offsets);
     return done;
 }

@@ -27,7 +27,8 @@
 
 #define FC_AVX512 __attribute__((target("avx512f")))
 
-enum { CHANNELS = 3, TAPS = 9, LANES = 16, BLOCK_SUMS = CHANNELS * TAPS * LANES };
+enum { CHANNELS = FC_FEWTAPS_CHANNELS, TAPS = FC_FEWTAPS_TAPS, LANES = FC_STEM_LANES,
+       BLOCK_SUMS = CHANNELS * TAPS * LANES };
 
 /* sums: one block's accumulators (CHANNELS x TAPS vectors) IN/OUT;  gradients[j]: output
  * channel j's plane of one image IN;  inputs[t]: tap t's first value for output (0, 0) IN;
@@ -78,18 +79,16 @@ static float fold_lanes(const float *lanes)
     return v[0];
 }
 
-int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restrict grad_out,
-                                      const float *restrict images, int64_t image_stride,
-                                      const int64_t *restrict tap_offsets, int64_t row_stride,
-                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
-                                      int64_t OW, int num_threads)
+void fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, float *restrict sums,
+                                       const float *restrict grad_out,
+                                       const float *restrict images, int64_t image_stride,
+                                       const int64_t *restrict tap_offsets, int64_t row_stride,
+                                       int64_t N, int64_t OC, int64_t taps, int64_t OH,
+                                       int64_t OW, int first, int last, int num_threads)
 {
     const int64_t channel_blocks = (OC + CHANNELS - 1) / CHANNELS;
     const int64_t tap_blocks = (taps + TAPS - 1) / TAPS, blocks = channel_blocks * tap_blocks;
     const int64_t P = OH * OW;
-    float *all_sums = calloc((size_t)(blocks * BLOCK_SUMS), sizeof(float));
-    if (!all_sums)
-        return 0;
     #pragma omp parallel num_threads(num_threads) if (num_threads > 1 && blocks > 1)
     {
         const fc_fp_mode caller_mode = fc_flush_denormals_begin();
@@ -98,9 +97,12 @@ int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restr
         team = omp_get_num_threads();
         rank = omp_get_thread_num();
 #endif
-        const int64_t first = blocks * rank / team, end = blocks * (rank + 1) / team;
+        const int64_t first_block = blocks * rank / team, end = blocks * (rank + 1) / team;
+        if (first)
+            for (int64_t i = first_block * BLOCK_SUMS; i < end * BLOCK_SUMS; i++)
+                sums[i] = 0;
         for (int64_t n = 0; n < N; n++)
-            for (int64_t b = first; b < end; b++) {
+            for (int64_t b = first_block; b < end; b++) {
                 const int64_t oc0 = b / tap_blocks * CHANNELS, t0 = b % tap_blocks * TAPS;
                 const float *gradients[CHANNELS], *inputs[TAPS];
                 for (int j = 0; j < CHANNELS; j++) {
@@ -118,20 +120,19 @@ int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restr
                                     ? (const char *)(grad_out + (n * OC + next) * P) : NULL;
                 const int64_t ahead_lines = (OC - next < CHANNELS ? OC - next : CHANNELS) * P
                                             * (int64_t)sizeof(float) / 64;
-                block_image(all_sums + b * BLOCK_SUMS, gradients, inputs, OH, OW, row_stride,
+                block_image(sums + b * BLOCK_SUMS, gradients, inputs, OH, OW, row_stride,
                             ahead, ahead_lines);
             }
-        for (int64_t b = first; b < end; b++) {
-            const int64_t oc0 = b / tap_blocks * CHANNELS, t0 = b % tap_blocks * TAPS;
-            for (int64_t j = 0; j < CHANNELS && oc0 + j < OC; j++)
-                for (int64_t t = 0; t < TAPS && t0 + t < taps; t++)
-                    grad_w[(oc0 + j) * taps + t0 + t] =
-                        fold_lanes(all_sums + b * BLOCK_SUMS + (j * TAPS + t) * LANES);
-        }
+        if (last)
+            for (int64_t b = first_block; b < end; b++) {
+                const int64_t oc0 = b / tap_blocks * CHANNELS, t0 = b % tap_blocks * TAPS;
+                for (int64_t j = 0; j < CHANNELS && oc0 + j < OC; j++)
+                    for (int64_t t = 0; t < TAPS && t0 + t < taps; t++)
+                        grad_w[(oc0 + j) * taps + t0 + t] =
+                            fold_lanes(sums + b * BLOCK_SUMS + (j * TAPS + t) * LANES);
+            }
         fc_flush_denormals_end(caller_mode);
     }
-    free(all_sums);
-    return 1;
 }
 
 /* Backward-data. As a GEMM (taps x pixels, output channels deep) a stem's few input

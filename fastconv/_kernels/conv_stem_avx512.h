@@ -26,23 +26,37 @@ static inline double fc_stem_data_useful_share(int64_t H, int64_t W, int64_t OH,
     return (double)(OH * OW) / (double)covered;
 }
 
+/* The few-tap backward-weight kernel's blocks of 3 output channels x 9 taps, each with 16
+ * lanes of running sums. */
+enum { FC_FEWTAPS_CHANNELS = 3, FC_FEWTAPS_TAPS = 9 };
+
+/* The floats of that kernel's running sums for OC output channels and `taps` taps. */
+static inline int64_t fc_fewtaps_sums(int64_t OC, int64_t taps)
+{
+    return (OC + FC_FEWTAPS_CHANNELS - 1) / FC_FEWTAPS_CHANNELS
+           * ((taps + FC_FEWTAPS_TAPS - 1) / FC_FEWTAPS_TAPS)
+           * FC_FEWTAPS_CHANNELS * FC_FEWTAPS_TAPS * FC_STEM_LANES;
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_CONV_STEM_AVX512 1
 /* grad_w[oc][t] = sum over images n and outputs (oh, ow) of
  *     grad_out[n][oc][oh][ow] * images[n * image_stride + tap_offsets[t] + oh * row_stride + ow]
- * grad_w: (OC, taps) OUT;  grad_out: (N, OC, OH, OW) IN;  images: N images IN, each read
- * only where some tap of some output reads;  tap_offsets: (taps,) IN.
+ * over a batch given in runs of images, one call per run, in order.
+ * grad_w: (OC, taps) OUT, written by the call with `last` set;  sums: (fc_fewtaps_sums(OC,
+ * taps),) IN/OUT, the running per-lane sums, started from 0 by the call with `first` set
+ * (not read then);  grad_out: (N, OC, OH, OW) of the run IN;  images: the run's N images
+ * IN, each read only where some tap of some output reads;  tap_offsets: (taps,) IN.
  * Every tap reads at stride 1 (the caller hands it phase planes for strided or padded
- * layers). The sums are per-lane chains over (n, oh, ow) in that order, then a fixed
- * pairwise fold of the 16 lanes; threads split the (output channel, tap) blocks only, so
- * the bits do not depend on num_threads. Extra memory: 432 floats per block of 3 output
- * channels x 9 taps, allocated per call. Returns 0 (nothing written) if that allocation
- * fails, else 1. */
-int fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, const float *restrict grad_out,
-                                      const float *restrict images, int64_t image_stride,
-                                      const int64_t *restrict tap_offsets, int64_t row_stride,
-                                      int64_t N, int64_t OC, int64_t taps, int64_t OH,
-                                      int64_t OW, int num_threads);
+ * layers). The sums are per-lane chains over (n, oh, ow) in that order, whatever the runs,
+ * then a fixed pairwise fold of the 16 lanes; threads split the (output channel, tap)
+ * blocks only, so the bits depend neither on num_threads nor on how the batch is cut. */
+void fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, float *restrict sums,
+                                       const float *restrict grad_out,
+                                       const float *restrict images, int64_t image_stride,
+                                       const int64_t *restrict tap_offsets, int64_t row_stride,
+                                       int64_t N, int64_t OC, int64_t taps, int64_t OH,
+                                       int64_t OW, int first, int last, int num_threads);
 
 /* grad_x of a stride-1, dilation-1, one-group layer:
  *     grad_x[n][c][ih][iw] = sum over kh, kw, oc (oc innermost) of
