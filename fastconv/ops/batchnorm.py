@@ -5,6 +5,7 @@ The kernels see x as (N, C, S), S the product of the spatial sizes. Statistics a
 in double in C; the per-channel arithmetic (invstd, running-buffer updates) is C-sized
 work done here in float64 NumPy.
 """
+import math
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -50,7 +51,7 @@ def _check_x(x, name="x"):
         raise ValueError(f"{name} must have at least 1 channel (axis 1), got shape {x.shape}")
     check_size(x.shape, name)
     N, C = x.shape[0], x.shape[1]
-    S = int(np.prod(x.shape[2:], dtype=np.int64))
+    S = math.prod(x.shape[2:])   # Python ints: exact, and 1 for (N, C)
     return x, N, C, S
 
 

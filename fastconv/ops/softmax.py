@@ -4,6 +4,8 @@ Both subtract the maximum along the axis before exponentiating, so any finite in
 finite results. The C kernels see the array as (outer, D, inner), D the softmax axis, and
 need no transposed copy whichever axis it is.
 """
+import math
+
 import numpy as np
 
 from fastconv._ext import softmax as _ext
@@ -21,8 +23,7 @@ def normalize_dim(dim, ndim, name="dim"):
 
 def _three_axis_shape(shape, dim):
     """(outer, D, inner): the products of the axes before `dim`, `dim` itself, and after."""
-    return (int(np.prod(shape[:dim], dtype=np.int64)), shape[dim],
-            int(np.prod(shape[dim + 1:], dtype=np.int64)))
+    return math.prod(shape[:dim]), shape[dim], math.prod(shape[dim + 1:])
 
 
 def _check_input(x, dim, name="x"):
