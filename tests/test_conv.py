@@ -420,12 +420,41 @@ def kernel_configs(draw):
     return x_shape, w_shape, out_size, geometry
 
 
-def _check_close(fast, direct, dtype, reduction, exact):
+def _abs_sums(kind, shape, a, b, geometry, bias=None):
+    """Per element of a direct kernel's result, the sum of its terms' absolute values, in
+    float64: the same direct loops over |a| and |b| (and |bias|). kind 'forward': a = x,
+    b = w; 'data': a = grad_out, b = w; 'weight': a = grad_out, b = x, giving (grad_w sums,
+    grad_bias sums). geometry: (stride_h, stride_w, pad_top, pad_left, dilation_h,
+    dilation_w, groups)."""
+    a, b = np.abs(a).astype(np.float64), np.abs(b).astype(np.float64)
+    out = np.empty(shape)
+    if kind == "forward":
+        bias = np.zeros(shape[1]) if bias is None else np.abs(bias).astype(np.float64)
+        _conv.conv2d_forward_direct(out, a, b, bias, *geometry, 1)
+        return out
+    if kind == "data":
+        _conv.conv2d_backward_data_direct(out, a, b, *geometry, 1)
+        return out
+    bias_sums = np.empty(shape[0])
+    _conv.conv2d_backward_weight_direct(out, bias_sums, np.empty((1, a.shape[3])), a, b,
+                                        *geometry, 1)
+    return out, bias_sums
+
+
+def _check_close(fast, direct, abs_sums, dtype, reduction, exact):
+    """fast and direct are sums of at most `reduction` products in `dtype`, in any order
+    (fused or not): each lies within reduction * eps/2 (to first order) of the exact sum,
+    relative to the sum of the terms' absolute values (abs_sums, see _abs_sums), so they
+    differ by less than twice that; exact: integer-valued terms, no rounding at all."""
     if exact:
         np.testing.assert_array_equal(fast, direct)
-    else:
-        tol = tolerance(dtype, reduction) * max(1.0, reduction ** 0.5)
-        np.testing.assert_allclose(fast, direct, rtol=tol, atol=tol)
+        return
+    eps = np.finfo(dtype).eps
+    bound = 2.0 * reduction * eps * abs_sums + 2.0 * reduction * np.finfo(dtype).tiny
+    excess = np.abs(fast.astype(np.float64) - direct) - bound
+    assert excess.max(initial=-1.0) <= 0, (
+        f"fast and direct differ by up to {np.abs(fast - direct).max()}, beyond the rounding "
+        f"bound of {reduction} terms (worst excess {excess.max()})")
 
 
 @settings(max_examples=60)
@@ -447,14 +476,16 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
 
     direct = run(_conv.conv2d_forward_direct, out_shape, x, w, bias)
     direct_nobias = run(_conv.conv2d_forward_direct, out_shape, x, w, np.zeros_like(bias))
+    sums = _abs_sums("forward", out_shape, x, w, geometry, bias)
+    sums_nobias = _abs_sums("forward", out_shape, x, w, geometry)
     for forward in (_conv.conv2d_forward, _conv.conv2d_forward_depthwise):
         outs = {}
         for threads in (1, 2, 3):
             outs[threads] = run(forward, out_shape, x, w, bias, True, False, threads=threads)
             np.testing.assert_array_equal(outs[threads], outs[1])
-        _check_close(outs[1], direct, dtype, taps + 1, integer_valued)
+        _check_close(outs[1], direct, sums, dtype, taps + 1, integer_valued)
         _check_close(run(forward, out_shape, x, w, bias, False, False), direct_nobias,
-                     dtype, taps, integer_valued)
+                     sums_nobias, dtype, taps, integer_valued)
         fused = run(forward, out_shape, x, w, bias, True, True)
         np.testing.assert_array_equal(fused, np.maximum(outs[1], 0))
     stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups = geometry
@@ -467,33 +498,35 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             _conv.conv2d_forward_tapwise(outs[threads], x, w, bias, True, False,
                                          *tapwise_geometry, threads)
             np.testing.assert_array_equal(outs[threads], outs[1])
-        _check_close(outs[1], direct, dtype, taps + 1, integer_valued)
+        _check_close(outs[1], direct, sums, dtype, taps + 1, integer_valued)
         fused = np.full(out_shape, np.nan, dtype)
         _conv.conv2d_forward_tapwise(fused, x, w, bias, True, True, *tapwise_geometry, 2)
         np.testing.assert_array_equal(fused, np.maximum(outs[1], 0))
 
     grad_x_direct = run(_conv.conv2d_backward_data_direct, x_shape, grad_out, w)
+    sums = _abs_sums("data", x_shape, grad_out, w, geometry)
     reduction = w_shape[0] // geometry[-1] * w_shape[2] * w_shape[3]
     grads = [run(_conv.conv2d_backward_data, x_shape, grad_out, w, threads=t) for t in (1, 2, 3)]
     for g in grads[1:]:
         np.testing.assert_array_equal(g, grads[0])
-    _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
+    _check_close(grads[0], grad_x_direct, sums, dtype, reduction, integer_valued)
     if tapwise and stride_h == stride_w == 1:
         grads = [np.full(x_shape, np.nan, dtype) for _ in (1, 2, 3)]
         for threads, g in zip((1, 2, 3), grads):
             _conv.conv2d_backward_data_tapwise(g, grad_out, w, pad_top, pad_left, threads)
             np.testing.assert_array_equal(g, grads[0])
-        _check_close(grads[0], grad_x_direct, dtype, reduction, integer_valued)
+        _check_close(grads[0], grad_x_direct, sums, dtype, reduction, integer_valued)
         # the stems' kernel, where it runs (float32 on AVX-512, up to 3 input channels)
         stem = _optional_kernel(_conv.conv2d_backward_data_stem, x_shape, dtype, grad_out, w,
                                 pad_top, pad_left)
         if stem is not None:
-            _check_close(stem, grad_x_direct, dtype, reduction, integer_valued)
+            _check_close(stem, grad_x_direct, sums, dtype, reduction, integer_valued)
 
     row_sums = np.empty((1, out_size[1]), dtype)
     grad_w_direct, grad_b_direct = np.empty(w_shape, dtype), np.empty(w_shape[0], dtype)
     _conv.conv2d_backward_weight_direct(grad_w_direct, grad_b_direct, row_sums, grad_out, x,
                                         *geometry, 1)
+    sums_w, sums_b = _abs_sums("weight", w_shape, grad_out, x, geometry)
     reduction = x_shape[0] * out_size[0] * out_size[1]
     for backward_weight in (_conv.conv2d_backward_weight, _conv.conv2d_backward_weight_depthwise):
         results = []
@@ -504,8 +537,8 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
         for grad_w, grad_b in results[1:]:
             np.testing.assert_array_equal(grad_w, results[0][0])
             np.testing.assert_array_equal(grad_b, results[0][1])
-        _check_close(results[0][0], grad_w_direct, dtype, reduction, integer_valued)
-        _check_close(results[0][1], grad_b_direct, dtype, reduction, integer_valued)
+        _check_close(results[0][0], grad_w_direct, sums_w, dtype, reduction, integer_valued)
+        _check_close(results[0][1], grad_b_direct, sums_b, dtype, reduction, integer_valued)
         # an empty grad_bias: the bias sums are skipped, grad_w unchanged
         grad_w = np.full(w_shape, np.nan, dtype)
         backward_weight(grad_w, np.empty(0, dtype), grad_out, x, *geometry, 2)
@@ -518,12 +551,12 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
         for threads, grad_w in zip((1, 2, 3), results):
             _conv.conv2d_backward_weight_tapwise(grad_w, grad_out, x, *tapwise_geometry, threads)
             np.testing.assert_array_equal(grad_w, results[0])
-        _check_close(results[0], grad_w_direct, dtype, reduction, integer_valued)
+        _check_close(results[0], grad_w_direct, sums_w, dtype, reduction, integer_valued)
     if groups == 1:   # the stems' few-tap kernel, where it runs (float32 on AVX-512)
         fewtaps = _optional_kernel(_conv.conv2d_backward_weight_fewtaps, w_shape, dtype,
                                    grad_out, x, *geometry[:-1])
         if fewtaps is not None:
-            _check_close(fewtaps, grad_w_direct, dtype, reduction, integer_valued)
+            _check_close(fewtaps, grad_w_direct, sums_w, dtype, reduction, integer_valued)
 
 
 def _optional_kernel(kernel, shape, dtype, *args):
@@ -568,7 +601,9 @@ def test_small_images_take_the_tapwise_kernels(dtype):
     for threads in (1, 2):
         np.testing.assert_array_equal(with_threads(threads, ops.conv2d, x, weight, bias, padding=1),
                                       tapwise)
-    _check_close(tapwise, direct, dtype, 64 * 9 + 1, False)
+    geometry_2d = geometry + (1, 1, 1)
+    _check_close(tapwise, direct, _abs_sums("forward", x.shape, x, weight, geometry_2d, bias),
+                 dtype, 64 * 9 + 1, False)
     grad_out = randn(16, 64, 4, 4).astype(dtype)
     grad_x = np.empty_like(x)
     _conv.conv2d_backward_data_tapwise(grad_x, grad_out, weight, 1, 1, 1)
@@ -578,7 +613,8 @@ def test_small_images_take_the_tapwise_kernels(dtype):
         np.testing.assert_array_equal(mine, grad_x)
     grad_x_direct = np.empty_like(x)
     _conv.conv2d_backward_data_direct(grad_x_direct, grad_out, weight, *geometry, 1, 1, 1, 1)
-    _check_close(grad_x, grad_x_direct, dtype, 64 * 9, False)
+    _check_close(grad_x, grad_x_direct, _abs_sums("data", x.shape, grad_out, weight, geometry_2d),
+                 dtype, 64 * 9, False)
     grad_w = np.empty_like(weight)
     _conv.conv2d_backward_weight_tapwise(grad_w, grad_out, x, *geometry, 1)
     for threads in (1, 2):
@@ -588,7 +624,9 @@ def test_small_images_take_the_tapwise_kernels(dtype):
     grad_w_direct, grad_b_direct = np.empty_like(weight), np.empty(64, dtype)
     _conv.conv2d_backward_weight_direct(grad_w_direct, grad_b_direct, np.empty((1, 4), dtype),
                                         grad_out, x, *geometry, 1, 1, 1, 1)
-    _check_close(grad_w, grad_w_direct, dtype, 16 * 16, False)
+    _check_close(grad_w, grad_w_direct,
+                 _abs_sums("weight", weight.shape, grad_out, x, geometry_2d)[0], dtype, 16 * 16,
+                 False)
 
 
 @pytest.mark.parametrize("shape", [
@@ -641,7 +679,8 @@ def test_stems_backward_data_takes_the_stem_kernel(shape):
     direct = np.empty(x.shape)
     _conv.conv2d_backward_data_direct(direct, grad_out.astype(np.float64),
                                       weight.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
-    _check_close(stem, direct, np.float32, oc * k * k, False)
+    sums = _abs_sums("data", x.shape, grad_out, weight, (1, 1, pad, pad, 1, 1, 1))
+    _check_close(stem, direct, sums, np.float32, oc * k * k, False)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -658,7 +697,9 @@ def test_backward_data_of_layers_padded_beyond_their_filters(dtype, kernel, pad)
     pads = (pad, pad) if isinstance(pad, int) else pad
     direct = np.empty(x.shape, dtype)
     _conv.conv2d_backward_data_direct(direct, grad_out, weight, 1, 1, *pads, 1, 1, 1, 1)
-    _check_close(grad_x, direct, dtype, 6 * kernel * kernel, False)
+    _check_close(grad_x, direct,
+                 _abs_sums("data", x.shape, grad_out, weight, (1, 1, *pads, 1, 1, 1)), dtype,
+                 6 * kernel * kernel, False)
 
 
 def test_large_batch_runs_and_threads():
