@@ -630,6 +630,40 @@ def test_small_images_take_the_tapwise_kernels(dtype):
 
 
 @pytest.mark.parametrize("shape", [
+    # (N, C, H, W, OC, K, pad): LeNet-5's C3 (16 channels, one vector), the simple CNN's conv2
+    # (two vectors of 32 channels, 12-pixel blocks), padded, one image, 48 channels (a single
+    # vector after the pairs), rows of 1
+    (8, 6, 14, 14, 16, 5, 0), (8, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
+    (1, 4, 5, 15, 16, 3, 1), (2, 7, 6, 6, 48, 3, 2), (2, 3, 4, 1, 16, 3, 1)])
+def test_short_rows_take_the_ocvec_kernel(shape):
+    n, c, h, w, oc, k, pad = shape
+    x, weight, bias = (randn(*s).astype(np.float32) for s in ((n, c, h, w), (oc, c, k, k), (oc,)))
+    out_h, out_w = (window_output_size(size, k, 1, (pad, pad), 1) for size in (h, w))
+    runs = {}
+    for relu in (False, True):
+        for threads in (1, 2, 3):
+            out = np.full((n, oc, out_h, out_w), np.nan, np.float32)
+            if not _conv.conv2d_forward_ocvec(out, x, weight, bias, True, relu, pad, pad, threads):
+                pytest.skip("the output-channel-vector kernel runs on AVX-512 only")
+            runs[relu, threads] = out
+            np.testing.assert_array_equal(out, runs[relu, 1])
+    np.testing.assert_array_equal(runs[True, 1], np.maximum(runs[False, 1], 0))
+    # its sums are the GEMM's (same taps in the same order, fused, then the bias), so
+    # whichever the policy picks, ops gives these bits
+    mine = ops.conv2d(x, weight, bias, padding=pad)
+    np.testing.assert_array_equal(mine, runs[False, 1])
+    direct = np.empty(mine.shape)
+    _conv.conv2d_forward_direct(direct, x.astype(np.float64), weight.astype(np.float64),
+                                bias.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
+    sums = _abs_sums("forward", mine.shape, x, weight, (1, 1, pad, pad, 1, 1, 1), bias)
+    _check_close(runs[False, 1], direct, sums, np.float32, c * k * k + 1, False)
+    no_bias = np.full(mine.shape, np.nan, np.float32)
+    _conv.conv2d_forward_ocvec(no_bias, x, weight, np.empty(0, np.float32), False, False, pad,
+                               pad, 2)
+    np.testing.assert_array_equal(no_bias, ops.conv2d(x, weight, padding=pad))
+
+
+@pytest.mark.parametrize("shape", [
     # (N, C, H, W, OC, K, stride, pad): simple CNN conv1, CIFAR stem, ImageNet stem; images
     # whose padded planes (1.9 MB each) are staged two at a time, the sums carried across runs
     (8, 1, 28, 28, 32, 3, 1, 0), (8, 3, 32, 32, 64, 3, 1, 1), (2, 3, 60, 60, 64, 7, 2, 3),

@@ -80,6 +80,41 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
                           &epilogue, engine_threads);
 }
 
+/* Whether the forward takes the direct kernel over output-channel vectors
+ * (conv_ocvec_avx512.h, float on AVX-512): one group, stride and dilation 1, padding within
+ * the filter's reach, output rows shorter than 16 (where the engine packs im2col value by
+ * value), and either exactly 16 output channels (16 of the engine's 28 rows of tiles: 14
+ * and a partial sliver), or at most 32 input and 64 output channels, a batch, and rows that
+ * waste at most a fifth of the kernel's work on the KW - 1 virtual columns it drops.
+ * Measured against the GEMM (Zen 4, alternating runs; the same bits either way): LeNet-5's
+ * C3 (6 -> 16, 5x5 on 14x14) 0.67x the time at 1 and 2 threads, the simple CNN's conv2
+ * (32 -> 64, 3x3 on 13x13) 0.98x at 1 thread, 0.90x at 2 (images split over threads);
+ * slower, so not taken: 16 -> 32 and 32 -> 64 on 8x8 padded (1.08x, 1.17x: 10 columns
+ * computed for 8), 32 -> 128 on 4x4 (1.21x), 48 -> 64 on 12x12 (1.02-1.3x). */
+static inline int FC_FN(use_ocvec)(const conv_shape *s, int64_t N)
+{
+    const int row_fit = 5 * (s->OW + s->KW - 1) <= 6 * s->OW;
+    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C && s->OC % 16 == 0 &&
+           s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1 &&
+           s->pad_top <= s->KH - 1 && s->pad_left <= s->KW - 1 && s->OW < 16 &&
+           (s->OC == 16 || (s->C <= 32 && s->OC <= 64 && N >= 8 && row_fit));
+}
+
+/* The direct forward over output-channel vectors whatever the policy says, for tests
+ * (groups, strides and dilation 1, OC a multiple of 16): returns 0, having written nothing,
+ * where its kernel does not run. out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;
+ * w: (OC, C, KH, KW) IN;  bias: (OC,) IN or NULL. */
+int FC_FN(conv2d_forward_ocvec)(real *restrict out, const real *restrict x,
+                                const real *restrict w, const real *restrict bias, int relu,
+                                int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    return OC % 16 == 0 &&
+           FC_FN(ocvec_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                                pad_left, num_threads);
+}
+
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
  * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
  * the write-back.
@@ -104,6 +139,13 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         FC_FN(conv2d_forward_depthwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
                                         stride_h, stride_w, pad_top, pad_left,
                                         dilation_h, dilation_w, groups, num_threads);
+        free(tap_offsets);
+        free(table);
+        return;
+    }
+    if (FC_FN(use_ocvec)(&s, N) &&
+        FC_FN(ocvec_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                             pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;

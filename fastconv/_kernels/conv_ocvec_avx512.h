@@ -1,0 +1,30 @@
+/* A direct forward convolution over vectors of output channels, AVX-512F float32, for conv.c,
+ * which calls it only while the GEMM engine runs its avx512 kernels (a CPU that reports
+ * avx512f), for small stride-1 images whose rows are too short for the engine to read
+ * im2col in place. */
+#ifndef FASTCONV_CONV_OCVEC_AVX512_H
+#define FASTCONV_CONV_OCVEC_AVX512_H
+
+#include <stdint.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FC_CONV_OCVEC_AVX512 1
+/* out[n][oc][oh][ow] = act(bias[oc] + sum over c, kh, kw, in that order, of
+ *     w[oc][c][kh][kw] * x[n][c][oh + kh - pad_top][ow + kw - pad_left])
+ * with x read as 0 outside its H x W; a stride-1, dilation-1, one-group layer whose OC is a
+ * multiple of 16. act(v) = max(0, v) (NaN kept) when relu is set, else v; bias NULL: none.
+ * out: (N, OC, OH, OW) OUT, every element written;  x: (N, C, H, W) IN;
+ * w: (OC, C, KH, KW) IN;  bias: (OC,) IN or NULL.
+ * Each element is one thread's fixed chain of multiply-adds (threads split the images), so
+ * the bits do not depend on num_threads. Extra memory, per call: the filters re-laid out
+ * (OC * C * KH * KW values) and, per thread, one bordered image (C * (OH + KH - 1) *
+ * (OW + KW - 1) values and a few dozen more). Returns 0, having written nothing, if that memory
+ * cannot be had, else 1. */
+int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
+                                     const float *restrict w, const float *restrict bias,
+                                     int relu, int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t pad_top, int64_t pad_left, int num_threads);
+#endif
+
+#endif
