@@ -86,11 +86,14 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
  * value), and either exactly 16 output channels (16 of the engine's 28 rows of tiles: 14
  * and a partial sliver), or at most 32 input and 64 output channels, a batch, and rows that
  * waste at most a fifth of the kernel's work on the KW - 1 virtual columns it drops.
- * Measured against the GEMM (Zen 4, alternating runs; the same bits either way): LeNet-5's
- * C3 (6 -> 16, 5x5 on 14x14) 0.67x the time at 1 and 2 threads, the simple CNN's conv2
- * (32 -> 64, 3x3 on 13x13) 0.98x at 1 thread, 0.90x at 2 (images split over threads);
- * slower, so not taken: 16 -> 32 and 32 -> 64 on 8x8 padded (1.08x, 1.17x: 10 columns
- * computed for 8), 32 -> 128 on 4x4 (1.21x), 48 -> 64 on 12x12 (1.02-1.3x). */
+ * Measured against the GEMM (Zen 4, alternating runs; the same bits either way), with the
+ * kernel's first blocks (runs of virtual pixels): LeNet-5's C3 (6 -> 16, 5x5 on 14x14)
+ * 0.67x the time at 1 and 2 threads, the simple CNN's conv2 (32 -> 64, 3x3 on 13x13) 0.98x
+ * at 1 thread, 0.90x at 2 (images split over threads); blocks of whole rows then took
+ * 0.87x and 0.84x of that. Slower with virtual
+ * runs, so not taken: 16 -> 32 and 32 -> 64 on 8x8 padded (1.08x, 1.17x), 32 -> 128 on 4x4
+ * (1.21x), 48 -> 64 on 12x12 (1.02-1.3x); with whole rows the two 8x8 layers come to
+ * parity (0.95x, 0.93x of the virtual runs), not a gain. */
 static inline int FC_FN(use_ocvec)(const conv_shape *s, int64_t N)
 {
     const int row_fit = 5 * (s->OW + s->KW - 1) <= 6 * s->OW;

@@ -18,7 +18,7 @@
  * Each element is one thread's fixed chain of multiply-adds (threads split the images), so
  * the bits do not depend on num_threads. Extra memory, per call: the filters re-laid out
  * (OC * C * KH * KW values) and, per thread, one bordered image (C * (OH + KH - 1) *
- * (OW + KW - 1) values and a few dozen more). Returns 0, having written nothing, if that memory
+ * (OW + KW - 1) values and a few rows more). Returns 0, having written nothing, if that memory
  * cannot be had, else 1. */
 int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
                                      const float *restrict w, const float *restrict bias,
