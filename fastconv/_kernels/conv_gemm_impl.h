@@ -89,11 +89,10 @@ static void FC_FN(forward_task)(const FC_FN(forward_job) *job, int64_t task, int
  * Measured against the GEMM (Zen 4, alternating runs; the same bits either way), with the
  * kernel's first blocks (runs of virtual pixels): LeNet-5's C3 (6 -> 16, 5x5 on 14x14)
  * 0.67x the time at 1 and 2 threads, the simple CNN's conv2 (32 -> 64, 3x3 on 13x13) 0.98x
- * at 1 thread, 0.90x at 2 (images split over threads); blocks of whole rows then took
- * 0.87x and 0.84x of that. Slower with virtual
- * runs, so not taken: 16 -> 32 and 32 -> 64 on 8x8 padded (1.08x, 1.17x), 32 -> 128 on 4x4
- * (1.21x), 48 -> 64 on 12x12 (1.02-1.3x); with whole rows the two 8x8 layers come to
- * parity (0.95x, 0.93x of the virtual runs), not a gain. */
+ * at 1 thread, 0.90x at 2 (images split over threads); blocks of whole rows then took 0.87x
+ * and 0.84x of that. Not taken, slower with virtual runs: 16 -> 32 and 32 -> 64 on 8x8
+ * padded (1.08x, 1.17x), 32 -> 128 on 4x4 (1.21x), 48 -> 64 on 12x12 (1.02-1.3x); whole
+ * rows bring the two 8x8 layers to parity with the GEMM only. */
 static inline int FC_FN(use_ocvec)(const conv_shape *s, int64_t N)
 {
     const int row_fit = 5 * (s->OW + s->KW - 1) <= 6 * s->OW;
@@ -487,7 +486,10 @@ static int FC_FN(backward_weight_fewtaps)(real *restrict grad_w, const real *res
     const int phased = tap_offsets && conv_tap_offsets(s, tap_offsets, &phase_h, &phase_w);
     const int64_t planes_size = phased ? s->C * s->stride_h * s->stride_w * phase_h * phase_w : 0;
     int64_t run = phased ? FEWTAPS_STAGED_BYTES / (planes_size * (int64_t)sizeof(real)) : N;
-    run = run < 1 ? 1 : run < N ? run : N > 0 ? N : 1;
+    if (run > N)
+        run = N;
+    if (run < 1)
+        run = 1;
     const int64_t runs = N > 0 ? (N + run - 1) / run : 1;   /* an empty batch: grad_w = 0 */
     real *planes = phased ? fc_workspace(WORKSPACE_PADDED_INPUT,
                                          (size_t)(run * planes_size) * sizeof(real)) : NULL;

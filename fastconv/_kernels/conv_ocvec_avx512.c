@@ -113,7 +113,7 @@ FC_AVX512 static void ocvec_block_any(float *restrict tile, const float *restric
 }
 
 /* x_n's C planes with a zero border: bordered (C, rows, cols) OUT, then `slack` zeros;
- * plane row r, column q holds x_n[c][r - pad_top][q - pad_left] or 0. */
+ * plane row r, column q holds x_n[c][r - pad_top][q - pad_left] or 0 (pads >= 0). */
 static void border_image(float *restrict bordered, const float *restrict x_n, int64_t C,
                          int64_t H, int64_t W, int64_t rows, int64_t cols, int64_t pad_top,
                          int64_t pad_left, int64_t slack)
@@ -124,11 +124,9 @@ static void border_image(float *restrict bordered, const float *restrict x_n, in
             const int64_t ih = r - pad_top;
             if (ih < 0 || ih >= H)
                 continue;
-            const int64_t q0 = pad_left > 0 ? pad_left : 0;
-            const int64_t iw0 = q0 - pad_left;
-            const int64_t len = (W - iw0 < cols - q0 ? W - iw0 : cols - q0);
+            const int64_t len = W < cols - pad_left ? W : cols - pad_left;
             if (len > 0)
-                memcpy(bordered + (c * rows + r) * cols + q0, x_n + (c * H + ih) * W + iw0,
+                memcpy(bordered + (c * rows + r) * cols + pad_left, x_n + (c * H + ih) * W,
                        (size_t)len * sizeof(float));
         }
 }
