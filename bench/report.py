@@ -93,28 +93,3 @@ def print_summary(suite, threads, rows, limits):
     if rows[0]["unit"] == "GB" and any(f > 1 for f in fractions):
         print("  (above 100% of copy bandwidth: that op's data fit in cache, the 256 MiB copy's do not)")
     print(f"  SUMMARY {suite} {threads}T: " + ("; ".join(parts) or "no ratios"), flush=True)
-
-
-def print_scaling(rows, min_gflop=1.0):
-    """fastconv's speed-up from 1 thread to each larger thread count measured, on every
-    compute-bound row of at least `min_gflop` (PERF.md's threads target)."""
-    one_thread = {(r["suite"], r["case"], r["pass"]): r for r in rows if r["threads"] == 1}
-    lines = []
-    for row in rows:
-        base = one_thread.get((row["suite"], row["case"], row["pass"]))
-        if (row["threads"] == 1 or base is None or row["unit"] != "GFLOP"
-                or row["work"] < min_gflop):
-            continue
-        before, after = base["seconds"].get("fastconv"), row["seconds"].get("fastconv")
-        if before and after:
-            lines.append((row, before / after))
-    if not lines:
-        return
-    print(f"\nfastconv thread scaling (1 thread time / n threads time, rows of "
-          f">= {min_gflop:g} GFLOP):")
-    for row, speedup in lines:
-        print(f"  {row['suite']:<6} {row['case']:<26} {row['pass']:<10} "
-              f"{row['threads']} threads: x{speedup:5.2f}")
-    speedups = [s for _, s in lines]
-    print(f"  SUMMARY scaling: median x{float(np.median(speedups)):.2f}, "
-          f"worst x{min(speedups):.2f}", flush=True)

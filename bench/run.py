@@ -7,7 +7,8 @@ run, and ratios (peer time / fastconv time: above 1, fastconv is faster).
 Suites (bench/suites/): gemm (ops.matmul vs NumPy @ and torch.mm), conv (forward,
 backward-data, backward-weight), pool and bn (memory-bound: GB/s and % of copy bandwidth),
 networks (training steps of LeNet-5, the simple CNN and CIFAR ResNet-18, and batch-1
-inference: images/s).
+inference: images/s). With the conv suite and more than one thread count, the run ends with
+fastconv's thread scaling on the conv shapes of 1 GFLOP or more (bench/scaling.py).
 Shapes are those of PERF.md. --quick: a few shapes, 3 repeats, under a minute.
 
 NumPy's BLAS is slowed by OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which some of the
@@ -56,6 +57,7 @@ import numpy as np  # noqa: E402
 import fastconv  # noqa: E402
 import peak  # noqa: E402
 import report  # noqa: E402
+import scaling  # noqa: E402
 from suites import bn, conv, gemm, networks, pool  # noqa: E402
 from timing import threads as limit_threads, torch  # noqa: E402
 
@@ -132,10 +134,13 @@ def main(argv=None):
                     print("  " + suite.FOOTNOTE)
                 report.print_summary(name, threads, suite_rows, limits)
                 rows.extend(suite_rows)
-    report.print_scaling(rows)
+    scaling_rows = []
+    if "conv" in args.suites and not args.quick:
+        scaling_rows = scaling.print_scaling(args.thread_counts, args.repeats)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"limits": limits_seen, "rows": rows}, f, indent=1)
+            json.dump({"limits": limits_seen, "rows": rows, "scaling": scaling_rows}, f,
+                      indent=1)
         print(f"\nwrote {args.json}")
 
 

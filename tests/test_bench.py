@@ -57,3 +57,20 @@ def test_unknown_suites_are_refused():
         [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--suite", "nope"],
         capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.returncode != 0 and "unknown suite" in run.stderr
+
+
+def test_thread_scaling_times_each_pass_at_every_count():
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        import scaling
+    finally:
+        sys.path.remove(os.path.join(ROOT, "bench"))
+    import fastconv
+    small = [("small", 2, 4, 8, 8, 8, 3, 1, 1), ("too small", 1, 1, 4, 4, 1, 1, 1, 0)]
+    before = fastconv.get_num_threads()
+    rows = list(scaling.measure([2], 1, cases=small, min_gflop=5e-5))
+    assert fastconv.get_num_threads() == before
+    assert [(row["case"], row["pass"]) for row in rows] == [
+        ("small", "fwd"), ("small", "bwd-data"), ("small", "bwd-weight")]
+    assert all(set(row["speedups"]) == {2} and row["speedups"][2] > 0 for row in rows)
+    assert list(scaling.measure([1], 1, cases=small, min_gflop=0)) == []
