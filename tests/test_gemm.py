@@ -213,6 +213,25 @@ def test_same_bits_for_any_thread_count(dtype):
                                         threads=threads).tobytes()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_narrow_products_have_the_bits_of_wide_ones(dtype):
+    """A sliver of few real columns may take a narrower kernel (AVX-512: the first 16 of
+    32 columns, A packed or read in place); each element's sum stays the full kernel's.
+    The narrow product's columns equal, bit for bit, the same columns of a wider product
+    whose slivers are all full."""
+    MR, NR, MC, KC, NC = gemm.blocking(dtype)
+    K = 2 * KC + 7
+    for M, N in [(2 * MR + 3, 5), (MR, NR // 2), (2 * MR, NR // 2 + 1), (MR + 1, 2 * NR + 9)]:
+        a, b = operands(M, N, K, dtype)
+        wide_b = np.concatenate([b, operands(1, NR - N % NR, K, dtype)[1]], axis=1)
+        c0 = RNG.uniform(-1, 1, size=(M, N)).astype(dtype)
+        wide_c0 = np.concatenate([c0, np.zeros((M, wide_b.shape[1] - N), dtype)], axis=1)
+        for accumulate in (False, True):
+            narrow = run(a, b, c0, accumulate=accumulate, relu=True)
+            wide = run(a, wide_b, wide_c0, accumulate=accumulate, relu=True)
+            assert narrow.tobytes() == np.ascontiguousarray(wide[:, :N]).tobytes()
+
+
 def supported_isas():
     isas = ["generic"]
     if omp.cpu_supports("avx2") and omp.cpu_supports("fma"):

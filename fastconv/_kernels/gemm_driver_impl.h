@@ -168,7 +168,11 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                         /* The product into the tile buffer: for a custom store, or for an
                          * edge tile or one across column blocks, which C takes its parts of,
                          * added exactly as the kernel adds (c + P). */
-                        if (a_direct)
+                        if (m == MR && n <= NR / 2 && !viewed && cfg->kernel_half)
+                            cfg->kernel_half(kc, a_direct ? a_rows : a_sliver,
+                                             a_direct ? a_plain->row_stride : 0, b_sliver, tile,
+                                             NR, 0);
+                        else if (a_direct)
                             cfg->kernel_a_rows(kc, a_rows, a_plain->row_stride, b_sliver, tile,
                                                NR, 0);
                         else if (viewed)

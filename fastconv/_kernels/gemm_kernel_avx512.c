@@ -23,13 +23,14 @@ enum { F32_MR = 14, F32_NR = 32, F64_MR = 14, F64_NR = 16 };
  * read or written (an edge sliver's tile goes straight into C). The A sliver is packed at a, or, when `a_rows` (a
  * constant once inlined), read in place: row i's values at a + i * lda (kernel_a_rows). The B sliver
  * is packed at b, or, when `viewed` (a constant once inlined), read in place: step k's 32
- * values at b_left_row + offsets[k] and b_right_row + offsets[k] (kernel_view). */
+ * values at b_left_row + offsets[k] and b_right_row + offsets[k] (kernel_view). With `half`
+ * (a constant once inlined), only the first 16 columns: 14 FMAs a step (kernel_half). */
 FC_AVX512 static inline __attribute__((always_inline)) void
 tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float *restrict b,
                 const float *b_left_row, const float *b_right_row,
                 const int64_t *restrict offsets,
                 float *restrict c, int64_t ldc, int add, const int rows, const int viewed,
-                const int a_rows, int64_t stored_rows)
+                const int a_rows, int64_t stored_rows, const int half)
 {
     __m512 left[F32_MR], right[F32_MR];
 #pragma GCC unroll 14
@@ -37,20 +38,23 @@ tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float
         /* C's rows are far apart and likely out of cache: ask early, use at the end */
         if (i < stored_rows) {
             _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-            _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+            if (!half)
+                _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
         }
         left[i] = right[i] = _mm512_setzero_ps();
     }
     for (int64_t k = 0; k < depth; k++) {
         const __m512 b_left = !viewed ? _mm512_load_ps(b + k * F32_NR)
                                 : _mm512_loadu_ps(b_left_row + offsets[k]);
-        const __m512 b_right = !viewed ? _mm512_load_ps(b + k * F32_NR + 16)
-                                 : _mm512_loadu_ps(b_right_row + offsets[k]);
+        const __m512 b_right = half ? _mm512_setzero_ps()
+                               : !viewed ? _mm512_load_ps(b + k * F32_NR + 16)
+                                         : _mm512_loadu_ps(b_right_row + offsets[k]);
 #pragma GCC unroll 14
         for (int i = 0; i < rows; i++) {
             const __m512 a_i = _mm512_set1_ps(a_rows ? a[i * lda + k] : a[k * F32_MR + i]);
             left[i] = _mm512_fmadd_ps(a_i, b_left, left[i]);
-            right[i] = _mm512_fmadd_ps(a_i, b_right, right[i]);
+            if (!half)
+                right[i] = _mm512_fmadd_ps(a_i, b_right, right[i]);
         }
     }
 #pragma GCC unroll 14
@@ -60,10 +64,12 @@ tile_avx512_f32(int64_t depth, const float *restrict a, int64_t lda, const float
         float *row = c + i * ldc;
         if (add) {
             left[i] = _mm512_add_ps(_mm512_loadu_ps(row), left[i]);
-            right[i] = _mm512_add_ps(_mm512_loadu_ps(row + 16), right[i]);
+            if (!half)
+                right[i] = _mm512_add_ps(_mm512_loadu_ps(row + 16), right[i]);
         }
         _mm512_storeu_ps(row, left[i]);
-        _mm512_storeu_ps(row + 16, right[i]);
+        if (!half)
+            _mm512_storeu_ps(row + 16, right[i]);
     }
 }
 
@@ -114,7 +120,7 @@ FC_AVX512 static void kernel_avx512_f32_14x32(int64_t depth, const float *restri
                                               const float *restrict b, float *restrict c,
                                               int64_t ldc, int add)
 {
-    tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, F32_MR);
+    tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, F32_MR, 0);
 }
 
 FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *restrict a,
@@ -122,11 +128,11 @@ FC_AVX512 static void kernel_avx512_f32_partial(int64_t depth, const float *rest
                                                 int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 4, 0, 0, rows);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 4, 0, 0, rows, 0);
     else if (rows <= 8)
-        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 8, 0, 0, rows);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, 8, 0, 0, rows, 0);
     else
-        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, rows);
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, rows, 0);
 }
 
 /* kernel_view (gemm_kernels.h): B read in place, `rows` real rows as for the partial
@@ -137,11 +143,11 @@ FC_AVX512 static void kernel_view_avx512_f32(int64_t depth, const float *restric
                                              int64_t ldc, int add, int64_t rows)
 {
     if (rows <= 4)
-        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 4, 1, 0, rows);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 4, 1, 0, rows, 0);
     else if (rows <= 8)
-        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 8, 1, 0, rows);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, 8, 1, 0, rows, 0);
     else
-        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, F32_MR, 1, 0, rows);
+        tile_avx512_f32(depth, a, 0, NULL, left, right, offsets, c, ldc, add, F32_MR, 1, 0, rows, 0);
 }
 
 /* kernel_a_rows (gemm_kernels.h): A's 14 rows read in place, lda > 0 apart. */
@@ -149,7 +155,19 @@ FC_AVX512 static void kernel_a_rows_avx512_f32(int64_t depth, const float *restr
                                                const float *restrict b, float *restrict c,
                                                int64_t ldc, int add)
 {
-    tile_avx512_f32(depth, a, lda, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 1, F32_MR);
+    tile_avx512_f32(depth, a, lda, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 1, F32_MR, 0);
+}
+
+/* kernel_half (gemm_kernels.h): the tile's first 16 columns only, A packed (lda == 0) or
+ * read in place (lda > 0). */
+FC_AVX512 static void kernel_half_avx512_f32(int64_t depth, const float *restrict a, int64_t lda,
+                                             const float *restrict b, float *restrict c,
+                                             int64_t ldc, int add)
+{
+    if (lda > 0)
+        tile_avx512_f32(depth, a, lda, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 1, F32_MR, 1);
+    else
+        tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, F32_MR, 1);
 }
 
 FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restrict a,
@@ -199,7 +217,7 @@ const fc_gemm_config_f32 fc_gemm_avx512_f32 = {
     .MR = F32_MR, .NR = F32_NR, .MC = 12 * F32_MR, .KC = 512, .NC = 64 * F32_NR,
     .kernel = kernel_avx512_f32_14x32, .kernel_partial = kernel_avx512_f32_partial,
     .pack_transposed = pack_transposed_avx512_f32, .kernel_view = kernel_view_avx512_f32,
-    .kernel_a_rows = kernel_a_rows_avx512_f32,
+    .kernel_a_rows = kernel_a_rows_avx512_f32, .kernel_half = kernel_half_avx512_f32,
 };
 const fc_gemm_config_f64 fc_gemm_avx512_f64 = {
     .MR = F64_MR, .NR = F64_NR, .MC = 6 * F64_MR, .KC = 512, .NC = 64 * F64_NR,

@@ -47,7 +47,12 @@ typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
  * kernel_partial (MR for a full sliver): only those rows of c are read or written. The same sums as `kernel`, bit for bit.
  * kernel_a_rows, optional (NULL: A is always packed): the kernel with its A sliver read in
  * place from MR rows of a row-major matrix, row i's depth values at a + i * lda; the same
- * sums as `kernel`, bit for bit. */
+ * sums as `kernel`, bit for bit.
+ * kernel_half, optional (NULL: the full-width kernels): a full sliver of MR rows over the
+ * first NR/2 columns of the B sliver only, for a sliver whose real columns all lie there
+ * (batch-1 layers of 4x4 outputs: 16 columns, half the FMAs of the full kernel wasted on
+ * padding); A packed (lda == 0) or read in place as kernel_a_rows (lda > 0). It reads and
+ * writes only those columns of c; the same sums as `kernel`, bit for bit. */
 typedef struct {
     int64_t MR, NR, MC, KC, NC;
     fc_kernel_f32 kernel;
@@ -59,6 +64,8 @@ typedef struct {
                         const int64_t *offsets, float *c, int64_t ldc, int add, int64_t rows);
     void (*kernel_a_rows)(int64_t depth, const float *a, int64_t lda, const float *b, float *c,
                           int64_t ldc, int add);
+    void (*kernel_half)(int64_t depth, const float *a, int64_t lda, const float *b, float *c,
+                        int64_t ldc, int add);
 } fc_gemm_config_f32;
 
 typedef struct {
@@ -72,6 +79,8 @@ typedef struct {
                         const int64_t *offsets, double *c, int64_t ldc, int add, int64_t rows);
     void (*kernel_a_rows)(int64_t depth, const double *a, int64_t lda, const double *b, double *c,
                           int64_t ldc, int add);
+    void (*kernel_half)(int64_t depth, const double *a, int64_t lda, const double *b, double *c,
+                        int64_t ldc, int add);
 } fc_gemm_config_f64;
 
 extern const fc_gemm_config_f32 fc_gemm_generic_f32;
