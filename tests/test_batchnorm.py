@@ -261,6 +261,34 @@ def test_same_bits_for_any_thread_count_on_a_larger_batch(dtype):
 
 # ---------------------------------------------------------------- zero-size batches
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("training, running", [(True, True), (False, True), (False, False)])
+@pytest.mark.parametrize("shape", [(4, 3, 5, 7), (2, 5), (64, 8, 6, 6)])
+def test_fused_relu_is_relu_of_batch_norm_bit_for_bit(dtype, training, running, shape):
+    """The fused pass writes what relu(batch_norm(x)) writes, NaN, -0.0 and all, and
+    returns (and updates) the same statistics."""
+    rng = rng_for(3)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, 1] = np.nan                     # NaN passes the ReLU
+    C = shape[1]
+    weight = rng.standard_normal(C).astype(dtype)
+    bias = rng.standard_normal(C).astype(dtype)
+    weight[0], bias[0] = -1.0, -0.0      # -0.0 (x at the mean, negated) stays -0.0
+    x[:, 0] = 2.5
+
+    def buffers():
+        return (rng_for(4).standard_normal(C), 1 + rng_for(5).random(C)) if running else (None, None)
+    plain_buffers, fused_buffers = buffers(), buffers()
+    expected = ops.batch_norm(x, *plain_buffers, weight, bias, training=training,
+                              return_stats=True)
+    got = ops.batchnorm._batch_norm_relu(x, *fused_buffers, weight, bias, training=training,
+                                          return_stats=True)
+    assert got[0].tobytes() == ops.relu(expected[0]).tobytes()
+    assert np.isnan(got[0]).any()
+    for a, b in zip(got[1:] + fused_buffers, expected[1:] + plain_buffers):
+        assert (a is None and b is None) or np.array_equal(a, b, equal_nan=True)
+
+
 @pytest.mark.parametrize("impl", IMPLS, ids=IMPL_IDS)
 @pytest.mark.parametrize("shape", [(0, 3), (0, 3, 4), (2, 3, 0), (0, 3, 2, 2), (1, 3, 0, 5)])
 def test_zero_size_batch(impl, shape):

@@ -12,15 +12,17 @@ cdef extern from "batchnorm.h" nogil:
                               int64_t N, int64_t C, int64_t S, int num_threads)
     void batch_norm_train_forward_f32(float *y, double *mean, double *var, double *invstd,
                                       const float *x, const float *weight, const float *bias,
-                                      double eps, int64_t N, int64_t C, int64_t S, int num_threads)
+                                      double eps, int relu, int64_t N, int64_t C, int64_t S,
+                                      int num_threads)
     void batch_norm_train_forward_f64(double *y, double *mean, double *var, double *invstd,
                                       const double *x, const double *weight, const double *bias,
-                                      double eps, int64_t N, int64_t C, int64_t S, int num_threads)
+                                      double eps, int relu, int64_t N, int64_t C, int64_t S,
+                                      int num_threads)
     void batch_norm_forward_f32(float *y, const float *x, const double *mean, const double *invstd,
-                                const float *weight, const float *bias,
+                                const float *weight, const float *bias, int relu,
                                 int64_t N, int64_t C, int64_t S, int num_threads)
     void batch_norm_forward_f64(double *y, const double *x, const double *mean, const double *invstd,
-                                const double *weight, const double *bias,
+                                const double *weight, const double *bias, int relu,
                                 int64_t N, int64_t C, int64_t S, int num_threads)
     void batch_norm_backward_reduce_f32(double *sum_dy, double *sum_dy_xhat,
                                         const float *grad_out, const float *x,
@@ -86,15 +88,15 @@ def batch_norm_train_forward(floating[:, :, ::1] y,      # OUT (N, C, S)
                              const floating[:, :, ::1] x,  # IN (N, C, S)
                              const floating[::1] weight,   # IN (C,)
                              const floating[::1] bias,     # IN (C,)
-                             double eps, int num_threads):
+                             double eps, bint relu, int num_threads):
     with nogil:
         if floating is float:
             batch_norm_train_forward_f32(&y[0, 0, 0], &mean[0], &var[0], &invstd[0], &x[0, 0, 0],
-                                         &weight[0], &bias[0], eps,
+                                         &weight[0], &bias[0], eps, relu,
                                          x.shape[0], x.shape[1], x.shape[2], num_threads)
         else:
             batch_norm_train_forward_f64(&y[0, 0, 0], &mean[0], &var[0], &invstd[0], &x[0, 0, 0],
-                                         &weight[0], &bias[0], eps,
+                                         &weight[0], &bias[0], eps, relu,
                                          x.shape[0], x.shape[1], x.shape[2], num_threads)
 
 
@@ -104,15 +106,15 @@ def batch_norm_forward(floating[:, :, ::1] y,           # OUT (N, C, S)
                        const double[::1] invstd,        # IN  (C,)
                        const floating[::1] weight,      # IN  (C,)
                        const floating[::1] bias,        # IN  (C,)
-                       int num_threads):
+                       bint relu, int num_threads):
     with nogil:
         if floating is float:
             batch_norm_forward_f32(&y[0, 0, 0], &x[0, 0, 0], &mean[0], &invstd[0],
-                                   &weight[0], &bias[0],
+                                   &weight[0], &bias[0], relu,
                                    x.shape[0], x.shape[1], x.shape[2], num_threads)
         else:
             batch_norm_forward_f64(&y[0, 0, 0], &x[0, 0, 0], &mean[0], &invstd[0],
-                                   &weight[0], &bias[0],
+                                   &weight[0], &bias[0], relu,
                                    x.shape[0], x.shape[1], x.shape[2], num_threads)
 
 

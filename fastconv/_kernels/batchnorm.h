@@ -13,16 +13,18 @@ void batch_norm_stats_f64(double *mean, double *var, const double *x,
 
 void batch_norm_train_forward_f32(float *y, double *mean, double *var, double *invstd,
                                   const float *x, const float *weight, const float *bias,
-                                  double eps, int64_t N, int64_t C, int64_t S, int num_threads);
+                                  double eps, int relu, int64_t N, int64_t C, int64_t S,
+                                  int num_threads);
 void batch_norm_train_forward_f64(double *y, double *mean, double *var, double *invstd,
                                   const double *x, const double *weight, const double *bias,
-                                  double eps, int64_t N, int64_t C, int64_t S, int num_threads);
+                                  double eps, int relu, int64_t N, int64_t C, int64_t S,
+                                  int num_threads);
 
 void batch_norm_forward_f32(float *y, const float *x, const double *mean, const double *invstd,
-                            const float *weight, const float *bias,
+                            const float *weight, const float *bias, int relu,
                             int64_t N, int64_t C, int64_t S, int num_threads);
 void batch_norm_forward_f64(double *y, const double *x, const double *mean, const double *invstd,
-                            const double *weight, const double *bias,
+                            const double *weight, const double *bias, int relu,
                             int64_t N, int64_t C, int64_t S, int num_threads);
 
 void batch_norm_backward_reduce_f32(double *sum_dy, double *sum_dy_xhat,

@@ -205,10 +205,12 @@ static void FC_FN(bn_range_stats)(double *restrict mean, double *restrict var,
         FC_FN(bn_block_stats)(mean, var, x, c, fc_bn_min(c + BN_BLOCK, end), N, C, S, avx512);
 }
 
-/* y_plane = (x_plane - m) * is * w + b over one plane of S values, in double. */
+/* y_plane = (x_plane - m) * is * w + b over one plane of S values, in double; with relu,
+ * then y < 0 ? 0 : y (relu_forward's comparison: NaN kept, -0.0 kept). */
 FC_VECTOR_CLONES
 static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restrict x_plane,
-                                      double m, double is, double w, double b, int64_t S)
+                                      double m, double is, double w, double b, int relu,
+                                      int64_t S)
 {
     if (sizeof(real) == sizeof(float)) {
         /* float tensors in float arithmetic (twice the values per vector; the pass was
@@ -217,12 +219,26 @@ static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restri
         float m_hi, m_lo;
         bn_float_pair(m, &m_hi, &m_lo);
         const float slope = (float)(is * w), offset = (float)b;
-        for (int64_t s = 0; s < S; s++)
-            y_plane[s] = (real)((((float)x_plane[s] - m_hi) - m_lo) * slope + offset);
+        if (relu) {
+            for (int64_t s = 0; s < S; s++) {
+                const float v = (((float)x_plane[s] - m_hi) - m_lo) * slope + offset;
+                y_plane[s] = (real)(v < 0 ? 0 : v);
+            }
+        } else {
+            for (int64_t s = 0; s < S; s++)
+                y_plane[s] = (real)((((float)x_plane[s] - m_hi) - m_lo) * slope + offset);
+        }
         return;
     }
-    for (int64_t s = 0; s < S; s++)
-        y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
+    if (relu) {
+        for (int64_t s = 0; s < S; s++) {
+            const real v = (real)(((double)x_plane[s] - m) * is * w + b);
+            y_plane[s] = v < 0 ? 0 : v;
+        }
+    } else {
+        for (int64_t s = 0; s < S; s++)
+            y_plane[s] = (real)(((double)x_plane[s] - m) * is * w + b);
+    }
 }
 
 /* sum_dy[c], sum_dy_xhat[c] for the channels c in [c0, c1) (at most BN_BLOCK): sums of
@@ -344,10 +360,10 @@ void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
 }
 
 /* y: (N, C, S) OUT;  x: (N, C, S) IN;  mean, invstd: (C,) IN;  weight, bias: (C,) IN.
- * y = (x - mean) * invstd * weight + bias. */
+ * y = (x - mean) * invstd * weight + bias, then with relu, relu(y) in the same pass. */
 void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
                                const double *restrict mean, const double *restrict invstd,
-                               const real *restrict weight, const real *restrict bias,
+                               const real *restrict weight, const real *restrict bias, int relu,
                                int64_t N, int64_t C, int64_t S, int num_threads)
 {
     #pragma omp parallel for collapse(2) if(N * C * S >= BN_PARALLEL_MIN) \
@@ -355,18 +371,19 @@ void FC_FN(batch_norm_forward)(real *restrict y, const real *restrict x,
     for (int64_t n = 0; n < N; n++)
         for (int64_t c = 0; c < C; c++)
             FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S, mean[c],
-                                      invstd[c], (double)weight[c], (double)bias[c], S);
+                                      invstd[c], (double)weight[c], (double)bias[c], relu, S);
 }
 
 /* y: (N, C, S) OUT;  mean, var, invstd: (C,) OUT;  x: (N, C, S) IN;  weight, bias: (C,) IN.
  * Requires N*S >= 1.  Normalisation with the batch's own statistics: batch_norm_stats,
- * invstd = 1 / sqrt(var + eps), then batch_norm_forward. Each thread normalises the
- * channels it summed; with fewer channels than threads, the planes are shared out instead. */
+ * invstd = 1 / sqrt(var + eps), then batch_norm_forward (relu as there). Each thread
+ * normalises the channels it summed; with fewer channels than threads, the planes are
+ * shared out instead. */
 void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
                                      double *restrict var, double *restrict invstd,
                                      const real *restrict x,
                                      const real *restrict weight, const real *restrict bias,
-                                     double eps, int64_t N, int64_t C, int64_t S,
+                                     double eps, int relu, int64_t N, int64_t C, int64_t S,
                                      int num_threads)
 {
     (void)num_threads; /* unused when built without OpenMP */
@@ -381,7 +398,7 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
                 for (int64_t c = begin; c < end; c++)
                     FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S,
                                               mean[c], invstd[c], (double)weight[c],
-                                              (double)bias[c], S);
+                                              (double)bias[c], relu, S);
         } else {  /* the same branch in every thread (team and C are shared) */
             #pragma omp barrier
             #pragma omp for collapse(2) schedule(static)
@@ -389,7 +406,7 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
                 for (int64_t c = 0; c < C; c++)
                     FC_FN(bn_plane_normalise)(y + (n * C + c) * S, x + (n * C + c) * S,
                                               mean[c], invstd[c], (double)weight[c],
-                                              (double)bias[c], S);
+                                              (double)bias[c], relu, S);
         }
     }
 }

@@ -7,6 +7,7 @@ outputs are Tensors, recorded for backward when an input requires grad.
 import numpy as np
 
 from fastconv import ops
+from fastconv.ops.batchnorm import _batch_norm_relu
 from fastconv.ops.conv import _conv2d_bias_relu
 from fastconv.autograd import Function, Tensor, unbroadcast
 from fastconv.random import generator
@@ -173,13 +174,11 @@ def adaptive_avg_pool2d(x, output_size):
 
 class BatchNorm(Function):
     def forward(self, x, weight, bias, relu=False, **options):
-        y, mean, invstd = ops.batch_norm(x, weight=weight, bias=bias, return_stats=True,
-                                         **options)
+        normalise = _batch_norm_relu if relu else ops.batch_norm
+        y, mean, invstd = normalise(x, weight=weight, bias=bias, return_stats=True, **options)
         # Batch statistics are used in training, and in eval without running buffers.
         self.batch_stats = options["training"] or (
             options["running_mean"] is None and options["running_var"] is None)
-        if relu:
-            y = ops.relu(y)
         self.save_for_backward(x, weight, mean, invstd, y if relu else None)
         return y
 

@@ -148,8 +148,22 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     to batch_norm_backward, with training=True whenever batch statistics were used
     (including eval with running buffers None).
     """
-    args = _batch_norm_args(x, running_mean, running_var, weight, bias, training, momentum, eps,
-                            num_batches_tracked, return_stats)
+    return _batch_norm(_batch_norm_args(x, running_mean, running_var, weight, bias, training,
+                                        momentum, eps, num_batches_tracked, return_stats))
+
+
+def _batch_norm_relu(x, running_mean, running_var, weight=None, bias=None, training=False,
+                     momentum=0.1, eps=1e-5, num_batches_tracked=None, return_stats=False):
+    """relu(batch_norm(...)) in one pass over the data: the ReLU is applied as each value is
+    written (NaN and -0.0 kept, as relu does). Private: for the autograd layer's fused
+    batch-norm + ReLU; same arguments and results as batch_norm, y rectified (the
+    statistics are the batch-norm's own)."""
+    return _batch_norm(_batch_norm_args(x, running_mean, running_var, weight, bias, training,
+                                        momentum, eps, num_batches_tracked, return_stats),
+                       relu=True)
+
+
+def _batch_norm(args, relu=False):
     dtype, N, C, S = args.dtype, args.N, args.C, args.S
     y = np.empty(args.x.shape, dtype=dtype)
     x3 = contiguous(args.x, dtype).reshape(N, C, S) if y.size else None
@@ -162,13 +176,13 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
         else:  # statistics, invstd = 1 / sqrt(var + eps) and y in one kernel call
             mean, var, invstd = np.empty(C), np.empty(C), np.empty(C)
             _bn.batch_norm_train_forward(y.reshape(N, C, S), mean, var, invstd, x3, weight,
-                                         bias, args.eps, get_num_threads())
+                                         bias, args.eps, relu, get_num_threads())
     else:
         mean = np.array(args.running_mean, dtype=np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):  # var < 0 gives NaN, as in torch
             invstd = 1.0 / np.sqrt(np.asarray(args.running_var, dtype=np.float64) + args.eps)
         if x3 is not None:
-            _bn.batch_norm_forward(y.reshape(N, C, S), x3, mean, invstd, weight, bias,
+            _bn.batch_norm_forward(y.reshape(N, C, S), x3, mean, invstd, weight, bias, relu,
                                    get_num_threads())
     if x3 is not None:
         if args.update_running:
