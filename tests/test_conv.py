@@ -664,6 +664,39 @@ def test_short_rows_take_the_ocvec_kernel(shape):
 
 
 @pytest.mark.parametrize("shape", [
+    # (N, C, H, W, OC, K, pad): LeNet-5's C3 (one 16-channel vector, blocks of 5 filter rows
+    # of 5 taps), the simple CNN's conv2 (4 vectors, blocks of 9 rows of 3, the last one
+    # short), padded (bordered copies), 48 channels with pad 2 < K - 1, one image, rows of 1
+    (8, 6, 14, 14, 16, 5, 0), (8, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
+    (2, 7, 6, 6, 48, 5, 2), (1, 5, 5, 15, 16, 3, 1), (2, 3, 4, 1, 16, 3, 1)])
+def test_few_output_channels_backward_weight_takes_the_ocvec_kernel(shape):
+    n, c, h, w, oc, k, pad = shape
+    x, weight = randn(n, c, h, w).astype(np.float32), randn(oc, c, k, k).astype(np.float32)
+    out_h, out_w = (window_output_size(size, k, 1, (pad, pad), 1) for size in (h, w))
+    grad_out = randn(n, oc, out_h, out_w).astype(np.float32)
+    runs = {}
+    for threads in (1, 2, 3):
+        grad_w = np.full(weight.shape, np.nan, np.float32)
+        if not _conv.conv2d_backward_weight_ocvec(grad_w, grad_out, x, pad, pad, threads):
+            pytest.skip("the output-channel-vector kernel runs on AVX-512 only")
+        runs[threads] = grad_w
+        np.testing.assert_array_equal(grad_w, runs[1])
+    geometry = (1, 1, pad, pad, 1, 1, 1)
+    direct, grad_b = np.empty(weight.shape), np.empty(oc)
+    _conv.conv2d_backward_weight_direct(direct, grad_b, np.empty((1, out_w)), grad_out.astype(np.float64),
+                                        x.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
+    sums = _abs_sums("weight", weight.shape, grad_out, x, geometry)[0]
+    _check_close(runs[1], direct, sums, np.float32, n * out_h * out_w, False)
+    # where the policy takes it (64+ output pixels, more than the stems' 4 channels), ops
+    # gives these bits at any thread count
+    if out_h * out_w >= 64:
+        for threads in (1, 2):
+            mine = with_threads(threads, ops.conv2d_backward, grad_out, x, weight, padding=pad,
+                                output_mask=(False, True, False))[1]
+            np.testing.assert_array_equal(mine, runs[1])
+
+
+@pytest.mark.parametrize("shape", [
     # (N, C, H, W, OC, K, stride, pad): simple CNN conv1, CIFAR stem, ImageNet stem; images
     # whose padded planes (1.9 MB each) are staged two at a time, the sums carried across runs
     (8, 1, 28, 28, 32, 3, 1, 0), (8, 3, 32, 32, 64, 3, 1, 1), (2, 3, 60, 60, 64, 7, 2, 3),

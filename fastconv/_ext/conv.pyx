@@ -73,6 +73,14 @@ cdef extern from "conv.h" nogil:
         int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
         int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
         int64_t pad_left, int num_threads)
+    int conv2d_backward_weight_ocvec_f32(float *grad_w, const float *grad_out, const float *x,
+                                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                         int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                         int64_t pad_top, int64_t pad_left, int num_threads)
+    int conv2d_backward_weight_ocvec_f64(double *grad_w, const double *grad_out, const double *x,
+                                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                         int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                         int64_t pad_top, int64_t pad_left, int num_threads)
     int conv2d_backward_data_stem_f32(float *grad_x, const float *grad_out, const float *w,
         int64_t N, int64_t C, int64_t H, int64_t W,
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -254,6 +262,26 @@ def conv2d_forward_ocvec(floating[:, :, :, ::1] out,            # OUT (N, OC, OH
             done = conv2d_forward_ocvec_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
                                             x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
                                             pad_top, pad_left, num_threads)
+    return done != 0
+
+
+def conv2d_backward_weight_ocvec(floating[:, :, :, ::1] grad_w,          # OUT (OC, C, KH, KW)
+                                 const floating[:, :, :, ::1] grad_out,  # IN  (N, OC, OH, OW)
+                                 const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                                 int64_t pad_top, int64_t pad_left, int num_threads):
+    """The backward-weight over output-channel vectors (stride, dilation and groups 1), for
+    tests. Returns False, having written nothing, where its kernel does not run (float32 on
+    AVX-512, OC a multiple of 16, KW 3 or 5, pads at most K - 1)."""
+    cdef int done
+    with nogil:
+        if floating is float:
+            done = conv2d_backward_weight_ocvec_f32(&grad_w[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                                    x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3],
+                                                    grad_out.shape[2], grad_out.shape[3], pad_top, pad_left, num_threads)
+        else:
+            done = conv2d_backward_weight_ocvec_f64(&grad_w[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                                    x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0], grad_w.shape[2], grad_w.shape[3],
+                                                    grad_out.shape[2], grad_out.shape[3], pad_top, pad_left, num_threads)
     return done != 0
 
 

@@ -197,6 +197,33 @@ static inline int ocvec_forward_f64(double *restrict out, const double *restrict
     return 0;
 }
 
+/* Its backward-weight (conv_ocvec_avx512.h), under the same condition; returns 0, having
+ * written nothing, elsewhere. */
+static inline int ocvec_weight_f32(float *restrict grad_w, const float *restrict grad_out,
+                                   const float *restrict x, int64_t N, int64_t C, int64_t H,
+                                   int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                   int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+{
+#ifdef FC_CONV_OCVEC_AVX512
+    if (has_stem_kernels_f32())
+        return fc_conv_weight_ocvec_avx512_f32(grad_w, grad_out, x, N, C, H, W, OC, KH, KW, OH,
+                                               OW, pad_top, pad_left, num_threads);
+#endif
+    (void)grad_w, (void)grad_out, (void)x, (void)N, (void)C, (void)H, (void)W, (void)OC;
+    (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top, (void)pad_left, (void)num_threads;
+    return 0;
+}
+
+static inline int ocvec_weight_f64(double *restrict grad_w, const double *restrict grad_out,
+                                   const double *restrict x, int64_t N, int64_t C, int64_t H,
+                                   int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                   int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    (void)grad_w, (void)grad_out, (void)x, (void)N, (void)C, (void)H, (void)W, (void)OC;
+    (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top, (void)pad_left, (void)num_threads;
+    return 0;
+}
+
 /* Which row of a per-thread scratch buffer the calling thread owns. */
 static inline int64_t thread_index(void)
 {

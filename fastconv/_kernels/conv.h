@@ -143,6 +143,19 @@ int conv2d_forward_ocvec_f64(double *out, const double *x, const double *w, cons
                              int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
                              int64_t pad_left, int num_threads);
 
+/* Its backward-weight (conv_ocvec_avx512.h), whatever conv2d_backward_weight's policy says,
+ * for tests: returns 0, having written nothing, where its kernel does not run (float on a
+ * CPU whose engine runs avx512, OC a multiple of 16, KW 3 or 5, pads at most K - 1). groups,
+ * strides and dilation 1. */
+int conv2d_backward_weight_ocvec_f32(float *grad_w, const float *grad_out, const float *x,
+                                     int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                     int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t pad_top, int64_t pad_left, int num_threads);
+int conv2d_backward_weight_ocvec_f64(double *grad_w, const double *grad_out, const double *x,
+                                     int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                     int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t pad_top, int64_t pad_left, int num_threads);
+
 int conv2d_backward_data_stem_f32(float *grad_x, const float *grad_out, const float *w,
                                   int64_t N, int64_t C, int64_t H, int64_t W,
                                   int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,

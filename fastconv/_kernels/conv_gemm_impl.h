@@ -117,6 +117,40 @@ int FC_FN(conv2d_forward_ocvec)(real *restrict out, const real *restrict x,
                                 pad_left, num_threads);
 }
 
+/* Whether backward-weight takes the direct kernel over output-channel vectors
+ * (conv_ocvec_avx512.h): stride-1 layers of at most 64 output channels on images of 64+
+ * output pixels, where the GEMM packs im2col(x) and uses each packed value for at most 64
+ * output channels' multiply-adds. Measured against the GEMM (alternating, batch 64 unless
+ * said): LeNet-5's C3 (6 -> 16, 5x5 on 14x14) 0.47x the time at 1 and 2 threads, 16 -> 16
+ * 5x5 padded on 8x8 0.42x, the simple CNN's conv2 (32 -> 64, 3x3 on 13x13) 0.89x (1
+ * thread) / 0.84x (2), 16 -> 32 on 8x8 0.75x / 0.60x, 32 -> 64 on 8x8 0.94x, 48 -> 64 on
+ * 12x12 0.91x / 0.85x, 64 -> 32 on 16x16 0.85x, 256 -> 64 on 8x8 0.93x, 64 -> 64 on 32x32
+ * 0.97x / 0.94x, on 56x56 (batch 8) 0.97x / 0.86x, batch 1 on 32x32 0.92x. Not taken,
+ * slower: 128 -> 128 on 8x8 (1.06x), 32 -> 128 on 4x4 (1.30x), 512 -> 512 on 4x4 (1.9x):
+ * with many channels the GEMM runs near the FMA limit, and a 4x4 image gives each block of
+ * taps 16 pixels to amortise its sums over. */
+static inline int FC_FN(use_ocvec_weight)(const conv_shape *s)
+{
+    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C && s->OC % 16 == 0 &&
+           s->OC <= 64 && s->OH * s->OW >= 64 && (s->KW == 3 || s->KW == 5) &&
+           s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1 &&
+           s->pad_top <= s->KH - 1 && s->pad_left <= s->KW - 1;
+}
+
+/* The backward-weight over output-channel vectors whatever the policy says, for tests:
+ * returns 0, having written nothing, where its kernel does not run. grad_w: (OC, C, KH, KW)
+ * OUT;  grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. */
+int FC_FN(conv2d_backward_weight_ocvec)(real *restrict grad_w, const real *restrict grad_out,
+                                        const real *restrict x, int64_t N, int64_t C,
+                                        int64_t H, int64_t W, int64_t OC, int64_t KH,
+                                        int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
+                                        int64_t pad_left, int num_threads)
+{
+    return OC % 16 == 0 && (KW == 3 || KW == 5) && pad_top <= KH - 1 && pad_left <= KW - 1 &&
+           FC_FN(ocvec_weight)(grad_w, grad_out, x, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                               pad_left, num_threads);
+}
+
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
  * bias: (OC,) IN or NULL;  relu: 1 to return max(0, conv + bias) (NaN kept), fused into
  * the write-back.
@@ -563,6 +597,14 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
     }
     if (FC_FN(use_fewtaps)(&s) &&
         FC_FN(backward_weight_fewtaps)(grad_w, grad_out, x, &s, N, num_threads)) {
+        free(table);
+        if (grad_bias)
+            FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
+        return;
+    }
+    if (FC_FN(use_ocvec_weight)(&s) &&
+        FC_FN(ocvec_weight)(grad_w, grad_out, x, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                            pad_left, num_threads)) {
         free(table);
         if (grad_bias)
             FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);

@@ -1,5 +1,6 @@
-/* The direct forward over output-channel vectors (contract: conv_ocvec_avx512.h). Compiled for
- * AVX-512 through function attributes only, so the library stays portable.
+/* The direct forward over output-channel vectors and its backward-weight (contracts:
+ * conv_ocvec_avx512.h). Compiled for AVX-512 through function attributes only, so the
+ * library stays portable.
  *
  * Why: on images whose output rows are shorter than 16 (LeNet-5's 10x10 C3, the simple
  * CNN's 11x11 conv2) the engine cannot read im2col in place and packs it, one copy per
@@ -27,6 +28,7 @@
 #include <omp.h>
 #endif
 
+#include "conv_transpose.h"
 #include "denormals.h"
 
 #define FC_AVX512 __attribute__((target("avx512f")))
@@ -206,6 +208,149 @@ int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict 
     free(bordered);
     free(weights);
     free(tap_offsets);
+    return ready;
+}
+/* ---- backward-weight ------------------------------------------------------------------
+ * The transpose of the forward's scheme: one vector holds 16 output channels' gradients at
+ * one pixel (grad_out laid channels-last, one image and 16 channels at a time), and each
+ * tap's sum over the pixels is one accumulator vector, into which every pixel's gradient
+ * vector is multiplied by the broadcast input value the tap reads there. A block holds the
+ * taps of ROWS filter rows (c, kh) in registers (ROWS * KW <= 27) while the pixels pass;
+ * nothing is packed per pixel, where the GEMM would copy im2col(x) to use each value for as
+ * few as 16 output channels. */
+
+/* sums[t * 16 + j] += the sum over the image's pixels, in order, of g[pixel][j] times the
+ * input value of tap t at that pixel, for the taps t < rows * KW of the block: filter row r
+ * (< rows <= ROWS) read at image + row_offsets[r] + oh * cols + ow + kw. g: (OH * OW, 16)
+ * IN;  sums: (ROWS * KW, 16) IN and OUT. KW and ROWS are constants once inlined. */
+FC_AVX512 static inline __attribute__((always_inline)) void
+weight_block(float *restrict sums, const float *restrict g, const float *restrict image,
+             const int64_t *restrict row_offsets, int64_t rows, int64_t OH, int64_t OW,
+             int64_t cols, const int KW, const int ROWS)
+{
+    __m512 acc[27];
+#pragma GCC unroll 27
+    for (int t = 0; t < ROWS * KW; t++)
+        acc[t] = _mm512_setzero_ps();
+    for (int64_t oh = 0; oh < OH; oh++)
+        for (int64_t ow = 0; ow < OW; ow++) {
+            const __m512 gv = _mm512_loadu_ps(g + (oh * OW + ow) * LANES);
+            const float *restrict at = image + oh * cols + ow;
+            /* fixed trip counts (a test inside), so the accumulators stay in registers */
+#pragma GCC unroll 9
+            for (int r = 0; r < ROWS; r++)
+                if (r < rows) {
+                    const float *restrict row = at + row_offsets[r];
+#pragma GCC unroll 5
+                    for (int kw = 0; kw < KW; kw++)
+                        acc[r * KW + kw] = _mm512_fmadd_ps(gv, _mm512_set1_ps(row[kw]),
+                                                           acc[r * KW + kw]);
+                }
+        }
+#pragma GCC unroll 27
+    for (int t = 0; t < ROWS * KW; t++)
+        if (t < rows * KW)
+            _mm512_storeu_ps(sums + t * LANES,
+                             _mm512_add_ps(_mm512_loadu_ps(sums + t * LANES), acc[t]));
+}
+
+/* Filter rows a block for each KW the kernel takes. */
+static inline int64_t weight_block_rows(int64_t KW) { return KW == 3 ? 9 : 5; }
+
+FC_AVX512 static void weight_block_any(float *restrict sums, const float *restrict g,
+                                       const float *restrict image,
+                                       const int64_t *restrict row_offsets, int64_t rows,
+                                       int64_t OH, int64_t OW, int64_t cols, int64_t KW)
+{
+    if (KW == 3)
+        weight_block(sums, g, image, row_offsets, rows, OH, OW, cols, 3, 9);
+    else
+        weight_block(sums, g, image, row_offsets, rows, OH, OW, cols, 5, 5);
+}
+
+int fc_conv_weight_ocvec_avx512_f32(float *restrict grad_w, const float *restrict grad_out,
+                                    const float *restrict x, int64_t N, int64_t C, int64_t H,
+                                    int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                    int64_t OW, int64_t pad_top, int64_t pad_left,
+                                    int num_threads)
+{
+    const int64_t rows_b = OH + KH - 1, cols_b = OW + KW - 1, P = OH * OW;
+    const int64_t filter_rows = C * KH, taps = filter_rows * KW;
+    const int64_t block_rows = weight_block_rows(KW);
+    const int64_t blocks = (filter_rows + block_rows - 1) / block_rows;
+    const int64_t vectors = OC / LANES;
+    /* tasks: each channel vector's blocks in `groups` runs, enough runs for the threads */
+    const int team = num_threads > 1 ? num_threads : 1;
+    int64_t groups = (team + vectors - 1) / vectors;
+    if (groups > blocks)
+        groups = blocks;
+    const int64_t tasks = vectors * groups;
+    const int64_t blocks_per_group = (blocks + groups - 1) / groups;
+    /* x is its own bordered image when the layer reads no padding */
+    const int in_place = pad_top == 0 && pad_left == 0 && H == rows_b && W == cols_b;
+    const int64_t group_channels = (blocks_per_group * block_rows + KH - 1) / KH + 1;
+    const int64_t image_size = in_place ? 0 : (group_channels < C ? group_channels : C) *
+                                              rows_b * cols_b;
+    const int64_t scratch = P * LANES + image_size;
+    float *sums = calloc((size_t)(OC * taps), sizeof(float));
+    float *buffers = malloc((size_t)(team * scratch) * sizeof(float));  /* one per thread */
+    int64_t *row_offsets = malloc((size_t)(tasks * block_rows) * sizeof *row_offsets);
+    const int ready = sums && buffers && row_offsets;
+    #pragma omp parallel num_threads(team) if (team > 1 && tasks > 1 && ready)
+    {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
+        int64_t rank = 0;
+#ifdef _OPENMP
+        rank = omp_get_thread_num();
+#endif
+        float *g = buffers + rank * scratch, *image = g + P * LANES;
+        #pragma omp for schedule(static)
+        for (int64_t task = 0; task < (ready ? tasks : 0); task++) {
+            const int64_t v = task / groups, group = task % groups;
+            const int64_t first_block = group * blocks_per_group;
+            const int64_t end_block = first_block + blocks_per_group < blocks
+                                          ? first_block + blocks_per_group : blocks;
+            if (first_block >= end_block)
+                continue;
+            const int64_t first_row = first_block * block_rows;
+            const int64_t end_row = end_block * block_rows < filter_rows
+                                        ? end_block * block_rows : filter_rows;
+            const int64_t c_first = first_row / KH, c_end = (end_row - 1) / KH + 1;
+            int64_t *offsets = row_offsets + task * block_rows;
+            for (int64_t n = 0; n < N; n++) {
+                const float *x_n = x + n * C * H * W;
+                const float *planes = x_n;
+                int64_t c_base = 0;
+                if (!in_place) {
+                    border_image(image, x_n + c_first * H * W, c_end - c_first, H, W, rows_b,
+                                 cols_b, pad_top, pad_left, 0);
+                    planes = image;
+                    c_base = c_first;
+                }
+                fc_conv_transpose_avx512_f32(g, LANES, grad_out + (n * OC + v * LANES) * P, P, 1,
+                                             LANES, P);
+                for (int64_t b = first_block; b < end_block; b++) {
+                    const int64_t row0 = b * block_rows;
+                    const int64_t rows = filter_rows - row0 < block_rows ? filter_rows - row0
+                                                                        : block_rows;
+                    for (int64_t r = 0; r < rows; r++) {
+                        const int64_t c = (row0 + r) / KH, kh = (row0 + r) % KH;
+                        offsets[r] = ((c - c_base) * rows_b + kh) * cols_b;
+                    }
+                    weight_block_any(sums + (v * taps + row0 * KW) * LANES, g, planes, offsets,
+                                     rows, OH, OW, cols_b, KW);
+                }
+            }
+        }
+        fc_flush_denormals_end(caller_mode);
+    }
+    if (ready)
+        for (int64_t oc = 0; oc < OC; oc++)
+            for (int64_t t = 0; t < taps; t++)
+                grad_w[oc * taps + t] = sums[(oc / LANES * taps + t) * LANES + oc % LANES];
+    free(row_offsets);
+    free(buffers);
+    free(sums);
     return ready;
 }
 #endif
