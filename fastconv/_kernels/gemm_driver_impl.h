@@ -159,7 +159,11 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                 cfg->kernel_partial(kc, a_sliver, b_sliver, c, ep->ldc, add, m);
                             else
                                 cfg->kernel(kc, a_sliver, b_sliver, c, ep->ldc, add);
-                            if (last && finish)
+                            if (last && finish && cfg->finish_full)
+                                cfg->finish_full(c, ep->ldc, m,
+                                                 ep->row_bias ? ep->row_bias + i0 : NULL,
+                                                 ep->col_bias ? ep->col_bias + j0 : NULL, ep->relu);
+                            else if (last && finish)
                                 FC_FN(gemm_finish)(c, ep->ldc, m, n,
                                                    ep->row_bias ? ep->row_bias + i0 : NULL,
                                                    ep->col_bias ? ep->col_bias + j0 : NULL, ep->relu);
@@ -193,7 +197,12 @@ static void FC_FN(gemm_rectangle)(const FC_FN(fc_gemm_config) *cfg,
                                 for (int64_t j = 0; j < span; j++)
                                     c[i * ep->ldc + j] = add ? c[i * ep->ldc + j] + tile[i * NR + t + j]
                                                              : tile[i * NR + t + j];
-                            if (last && finish)
+                            if (last && finish && span == NR && cfg->finish_full)
+                                cfg->finish_full(c, ep->ldc, m,
+                                                 ep->row_bias ? ep->row_bias + i0 : NULL,
+                                                 ep->col_bias ? ep->col_bias + j0 + t : NULL,
+                                                 ep->relu);
+                            else if (last && finish)
                                 FC_FN(gemm_finish)(c, ep->ldc, m, span,
                                                    ep->row_bias ? ep->row_bias + i0 : NULL,
                                                    ep->col_bias ? ep->col_bias + j0 + t : NULL,

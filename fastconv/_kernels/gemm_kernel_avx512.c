@@ -170,6 +170,35 @@ FC_AVX512 static void kernel_half_avx512_f32(int64_t depth, const float *restric
         tile_avx512_f32(depth, a, 0, b, NULL, NULL, NULL, c, ldc, add, F32_MR, 0, 0, F32_MR, 1);
 }
 
+/* finish_full (gemm_kernels.h) over a 32-column tile: two vectors a row. */
+FC_AVX512 static void finish_full_avx512_f32(float *restrict c, int64_t ldc, int64_t rows,
+                                             const float *restrict row_bias,
+                                             const float *restrict col_bias, int relu)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 col_left = col_bias ? _mm512_loadu_ps(col_bias) : zero;
+    const __m512 col_right = col_bias ? _mm512_loadu_ps(col_bias + 16) : zero;
+    for (int64_t i = 0; i < rows; i++) {
+        float *row = c + i * ldc;
+        __m512 left = _mm512_loadu_ps(row), right = _mm512_loadu_ps(row + 16);
+        if (row_bias) {
+            const __m512 shift = _mm512_set1_ps(row_bias[i]);
+            left = _mm512_add_ps(left, shift);
+            right = _mm512_add_ps(right, shift);
+        }
+        if (col_bias) {
+            left = _mm512_add_ps(left, col_left);
+            right = _mm512_add_ps(right, col_right);
+        }
+        if (relu) {  /* v where v > 0 or v is NaN, else +0 */
+            left = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(left, zero, _CMP_NLE_UQ), left);
+            right = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(right, zero, _CMP_NLE_UQ), right);
+        }
+        _mm512_storeu_ps(row, left);
+        _mm512_storeu_ps(row + 16, right);
+    }
+}
+
 FC_AVX512 static void kernel_avx512_f64_14x16(int64_t depth, const double *restrict a,
                                               const double *restrict b, double *restrict c,
                                               int64_t ldc, int add)
@@ -218,6 +247,7 @@ const fc_gemm_config_f32 fc_gemm_avx512_f32 = {
     .kernel = kernel_avx512_f32_14x32, .kernel_partial = kernel_avx512_f32_partial,
     .pack_transposed = pack_transposed_avx512_f32, .kernel_view = kernel_view_avx512_f32,
     .kernel_a_rows = kernel_a_rows_avx512_f32, .kernel_half = kernel_half_avx512_f32,
+    .finish_full = finish_full_avx512_f32,
 };
 const fc_gemm_config_f64 fc_gemm_avx512_f64 = {
     .MR = F64_MR, .NR = F64_NR, .MC = 6 * F64_MR, .KC = 512, .NC = 64 * F64_NR,

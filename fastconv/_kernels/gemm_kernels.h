@@ -52,7 +52,11 @@ typedef void (*fc_kernel_f64)(int64_t depth, const double *a, const double *b,
  * first NR/2 columns of the B sliver only, for a sliver whose real columns all lie there
  * (batch-1 layers of 4x4 outputs: 16 columns, half the FMAs of the full kernel wasted on
  * padding); A packed (lda == 0) or read in place as kernel_a_rows (lda > 0). It reads and
- * writes only those columns of c; the same sums as `kernel`, bit for bit. */
+ * writes only those columns of c; the same sums as `kernel`, bit for bit.
+ * finish_full, optional (NULL: the portable loops): the epilogue after the last k block on
+ * the first `rows` rows of a full-width tile in C (NR columns, row stride ldc): += row_bias[i]
+ * (per row, NULL: none), += col_bias[j] (NULL: none), then ReLU keeping NaN if relu; the
+ * same operations in the same order as the portable loops. */
 typedef struct {
     int64_t MR, NR, MC, KC, NC;
     fc_kernel_f32 kernel;
@@ -66,6 +70,8 @@ typedef struct {
                           int64_t ldc, int add);
     void (*kernel_half)(int64_t depth, const float *a, int64_t lda, const float *b, float *c,
                         int64_t ldc, int add);
+    void (*finish_full)(float *c, int64_t ldc, int64_t rows, const float *row_bias,
+                        const float *col_bias, int relu);
 } fc_gemm_config_f32;
 
 typedef struct {
@@ -81,6 +87,8 @@ typedef struct {
                           int64_t ldc, int add);
     void (*kernel_half)(int64_t depth, const double *a, int64_t lda, const double *b, double *c,
                         int64_t ldc, int add);
+    void (*finish_full)(double *c, int64_t ldc, int64_t rows, const double *row_bias,
+                        const double *col_bias, int relu);
 } fc_gemm_config_f64;
 
 extern const fc_gemm_config_f32 fc_gemm_generic_f32;
