@@ -130,6 +130,19 @@ int conv2d_backward_weight_fewtaps_f64(double *grad_w, const double *grad_out, c
  * over few channels, whatever its policy says, for tests: returns 0, having written
  * nothing, where its kernel does not run (float on a CPU whose engine runs avx512).
  * groups, strides and dilation 1. */
+/* The stems' forward (conv_stem_avx512.h) that conv2d_forward runs for stride-1 layers of
+ * few input channels and taps, whatever its policy says, for tests: returns 0, having
+ * written nothing, where its kernel does not run (float on a CPU whose engine runs avx512).
+ * groups, strides and dilation 1, pads at most K - 1; bias may be NULL. */
+int conv2d_forward_stem_f32(float *out, const float *x, const float *w, const float *bias,
+                            int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                            int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
+                            int64_t pad_left, int num_threads);
+int conv2d_forward_stem_f64(double *out, const double *x, const double *w, const double *bias,
+                            int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                            int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
+                            int64_t pad_left, int num_threads);
+
 /* The direct forward over output-channel vectors (conv_ocvec_avx512.h) that conv2d_forward
  * runs for small stride-1 images, whatever its policy says, for tests: returns 0, having
  * written nothing, where its kernel does not run (float on a CPU whose engine runs avx512,

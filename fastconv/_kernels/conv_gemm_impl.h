@@ -102,6 +102,21 @@ static inline int FC_FN(use_ocvec)(const conv_shape *s, int64_t N)
            (s->OC == 16 || (s->C <= 32 && s->OC <= 64 && N >= 8 && row_fit));
 }
 
+/* The stems' forward whatever the policy says, for tests (groups, strides and dilation 1,
+ * pads at most K - 1): returns 0, having written nothing, where its kernel does not run.
+ * out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C, KH, KW) IN;
+ * bias: (OC,) IN or NULL. */
+int FC_FN(conv2d_forward_stem)(real *restrict out, const real *restrict x,
+                               const real *restrict w, const real *restrict bias, int relu,
+                               int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                               int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                               int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    return pad_top <= KH - 1 && pad_left <= KW - 1 &&
+           FC_FN(stem_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                               pad_left, num_threads);
+}
+
 /* The direct forward over output-channel vectors whatever the policy says, for tests
  * (groups, strides and dilation 1, OC a multiple of 16): returns 0, having written nothing,
  * where its kernel does not run. out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;
@@ -115,6 +130,20 @@ int FC_FN(conv2d_forward_ocvec)(real *restrict out, const real *restrict x,
     return OC % 16 == 0 &&
            FC_FN(ocvec_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
                                 pad_left, num_threads);
+}
+
+/* Whether the forward takes the stems' direct kernel (conv_stem_avx512.h): stride-1
+ * layers of at most 4 input channels and 32 taps, where im2col would repeat each input
+ * value for every tap. Measured against the GEMM (alternating, batch 64; 1 / 2 threads):
+ * the CIFAR stem (3 -> 64, 3x3) 0.83-0.88x / 0.87-0.91x the time, LeNet-5's C1 (1 -> 6,
+ * 5x5 padded) 0.73x / 0.60-0.69x, the simple CNN's conv1 (1 -> 32, 3x3) 0.77-0.97x /
+ * 0.89-0.92x, batch 1 at parity. Not taken: 3 -> 64 7x7 on 56x56 (147 taps), 1.05x. */
+static inline int FC_FN(use_stem_forward)(const conv_shape *s)
+{
+    return FC_FN(has_stem_kernels)() && s->in_per_group == s->C && s->C <= 4 &&
+           s->C * s->KH * s->KW <= 32 &&
+           s->stride_h == 1 && s->stride_w == 1 && s->dilation_h == 1 && s->dilation_w == 1 &&
+           s->pad_top <= s->KH - 1 && s->pad_left <= s->KW - 1;
 }
 
 /* Whether backward-weight takes the direct kernel over output-channel vectors
@@ -175,6 +204,13 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         FC_FN(conv2d_forward_depthwise)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW,
                                         stride_h, stride_w, pad_top, pad_left,
                                         dilation_h, dilation_w, groups, num_threads);
+        free(tap_offsets);
+        free(table);
+        return;
+    }
+    if (FC_FN(use_stem_forward)(&s) &&
+        FC_FN(stem_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                            pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;

@@ -18,6 +18,7 @@
 #ifdef FC_CONV_STEM_AVX512
 #include <immintrin.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,6 +30,164 @@
 
 enum { CHANNELS = FC_FEWTAPS_CHANNELS, TAPS = FC_FEWTAPS_TAPS, LANES = FC_STEM_LANES,
        BLOCK_SUMS = CHANNELS * TAPS * LANES };
+
+/* ---- forward ------------------------------------------------------------------------
+ * Why not the GEMM: a stem's im2col repeats each input value KH * KW times, and packing it
+ * took longer than the multiply-adds it feeds (a 3-channel 3x3 layer: 27 taps per output,
+ * each packed value used by the output channels alone). Here 16 adjacent outputs of one
+ * row are one vector: per tap, the row's input vectors (unaligned loads from a bordered
+ * copy of the image, so no tap needs a mask) meet the tap's weights for a block of output
+ * channels, each broadcast: 2 loads and 12 broadcasts for 24 multiply-adds on rows of up
+ * to 32 outputs, 1 and 24 for 24 on rows of up to 16. */
+
+enum { FORWARD_ACCUMULATORS = 24, FORWARD_MAX_VECTORS = 2 };
+
+/* out rows: acc[j][v] = sum over the taps t, in order, of weights[t * CHANNELS_ + j] times
+ * the 16 inputs at row + offsets[t] + 16 v, for the block's CHANNELS_ output channels and
+ * VECTORS vectors of one output row; then bias, ReLU and the stores into out + j * plane +
+ * 16 v of the first `valid` columns. CHANNELS_ and VECTORS are constants once inlined;
+ * channels <= CHANNELS_ of them are real. */
+FC_AVX512 static inline __attribute__((always_inline)) void
+forward_row(float *restrict out, int64_t plane, const float *restrict row,
+            const int64_t *restrict offsets, int64_t taps, const float *restrict weights,
+            const float *restrict bias, int relu, int64_t channels, int64_t valid,
+            const int CHANNELS_, const int VECTORS)
+{
+    __m512 acc[FORWARD_ACCUMULATORS][FORWARD_MAX_VECTORS];
+#pragma GCC unroll 24
+    for (int j = 0; j < CHANNELS_; j++)
+#pragma GCC unroll 2
+        for (int v = 0; v < VECTORS; v++)
+            acc[j][v] = _mm512_setzero_ps();
+    for (int64_t t = 0; t < taps; t++) {
+        __m512 in[FORWARD_MAX_VECTORS];
+#pragma GCC unroll 2
+        for (int v = 0; v < VECTORS; v++)
+            in[v] = _mm512_loadu_ps(row + offsets[t] + v * LANES);
+        const float *restrict tap_weights = weights + t * CHANNELS_;
+#pragma GCC unroll 24
+        for (int j = 0; j < CHANNELS_; j++) {
+            const __m512 wj = _mm512_set1_ps(tap_weights[j]);
+#pragma GCC unroll 2
+            for (int v = 0; v < VECTORS; v++)
+                acc[j][v] = _mm512_fmadd_ps(wj, in[v], acc[j][v]);
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+#pragma GCC unroll 24
+    for (int j = 0; j < CHANNELS_; j++) {
+        if (j >= channels)
+            break;
+#pragma GCC unroll 2
+        for (int v = 0; v < VECTORS; v++) {
+            __m512 y = acc[j][v];
+            if (bias)
+                y = _mm512_add_ps(y, _mm512_set1_ps(bias[j]));
+            if (relu)  /* y where y > 0 or y is NaN, else +0, as the GEMM's epilogue */
+                y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_NLE_UQ), y);
+            const int64_t lanes = valid - v * LANES;
+            if (lanes >= LANES)
+                _mm512_storeu_ps(out + j * plane + v * LANES, y);
+            else if (lanes > 0)
+                _mm512_mask_storeu_ps(out + j * plane + v * LANES,
+                                      (__mmask16)((1u << lanes) - 1), y);
+        }
+    }
+}
+
+FC_AVX512 static void forward_row_any(float *restrict out, int64_t plane,
+                                      const float *restrict row,
+                                      const int64_t *restrict offsets, int64_t taps,
+                                      const float *restrict weights, const float *restrict bias,
+                                      int relu, int64_t channels, int64_t valid, int vectors)
+{
+    if (vectors == 2)
+        forward_row(out, plane, row, offsets, taps, weights, bias, relu, channels, valid,
+                    FORWARD_ACCUMULATORS / 2, 2);
+    else
+        forward_row(out, plane, row, offsets, taps, weights, bias, relu, channels, valid,
+                    FORWARD_ACCUMULATORS, 1);
+}
+
+int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x,
+                                    const float *restrict w, const float *restrict bias,
+                                    int relu, int64_t N, int64_t C, int64_t H, int64_t W,
+                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                    int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    /* output rows in chunks of up to 2 vectors; the block's output channels fill 24
+     * accumulators */
+    const int vectors = OW > LANES ? 2 : 1;
+    const int64_t chunk = vectors * LANES, chunks = (OW + chunk - 1) / chunk;
+    const int64_t block = FORWARD_ACCUMULATORS / vectors, blocks = (OC + block - 1) / block;
+    const int64_t rows = OH + KH - 1, cols = chunks * chunk + KW - 1, taps = C * KH * KW;
+    const int64_t image_size = C * rows * cols, P = OH * OW;
+    const int64_t tasks = N * blocks;
+    const int team = num_threads > 1 && tasks > 1 ? num_threads : 1;
+    int64_t *offsets = malloc((size_t)taps * sizeof *offsets);
+    /* (blocks, taps, block): a block's weights for one tap adjacent; a short last block is
+     * padded with zero filters, whose sums are dropped */
+    float *weights = calloc((size_t)(blocks * taps * block), sizeof(float));
+    float *bordered = malloc((size_t)(team * image_size) * sizeof(float));  /* one per thread */
+    const int ready = offsets && weights && bordered;
+    if (ready) {
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t kh = 0; kh < KH; kh++)
+                for (int64_t kw = 0; kw < KW; kw++)
+                    offsets[(c * KH + kh) * KW + kw] = (c * rows + kh) * cols + kw;
+        for (int64_t oc = 0; oc < OC; oc++)
+            for (int64_t t = 0; t < taps; t++)
+                weights[(oc / block * taps + t) * block + oc % block] = w[oc * taps + t];
+    }
+    #pragma omp parallel num_threads(team) if (team > 1 && ready)
+    {
+        const fc_fp_mode caller_mode = fc_flush_denormals_begin();
+        int64_t rank = 0;
+#ifdef _OPENMP
+        rank = omp_get_thread_num();
+#endif
+        float *image = bordered + rank * image_size;
+        int64_t bordered_n = -1;  /* the image this thread's copy holds */
+        /* tasks (image, block of output channels): a thread's share runs through few
+         * images, each copied once */
+        #pragma omp for schedule(static)
+        for (int64_t task = 0; task < (ready ? tasks : 0); task++) {
+            const int64_t n = task / blocks, b = task % blocks;
+            if (n != bordered_n) {
+                /* x_n with its zero border, each row padded to whole chunks */
+                memset(image, 0, (size_t)image_size * sizeof(float));
+                for (int64_t c = 0; c < C; c++)
+                    for (int64_t ih = 0; ih < H; ih++) {
+                        const int64_t r = ih + pad_top;
+                        const int64_t len = W < cols - pad_left ? W : cols - pad_left;
+                        if (r < rows && len > 0)
+                            memcpy(image + (c * rows + r) * cols + pad_left,
+                                   x + ((n * C + c) * H + ih) * W, (size_t)len * sizeof(float));
+                    }
+                bordered_n = n;
+            }
+            {
+                const int64_t oc0 = b * block;
+                const int64_t channels = OC - oc0 < block ? OC - oc0 : block;
+                for (int64_t oh = 0; oh < OH; oh++)
+                    for (int64_t q = 0; q < chunks; q++) {
+                        const int64_t ow0 = q * chunk;
+                        forward_row_any(out + ((n * OC + oc0) * OH + oh) * OW + ow0, P,
+                                        image + oh * cols + ow0, offsets, taps,
+                                        weights + oc0 * taps, bias ? bias + oc0 : NULL, relu,
+                                        channels, OW - ow0, vectors);
+                    }
+            }
+        }
+        fc_flush_denormals_end(caller_mode);
+    }
+    free(bordered);
+    free(weights);
+    free(offsets);
+    return ready;
+}
+
+/* ---- backward-weight ------------------------------------------------------------------ */
 
 /* sums: one block's accumulators (CHANNELS x TAPS vectors) IN/OUT;  gradients[j]: output
  * channel j's plane of one image IN;  inputs[t]: tap t's first value for output (0, 0) IN;

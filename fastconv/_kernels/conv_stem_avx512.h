@@ -1,5 +1,5 @@
 /* Stems (layers over few input channels), AVX-512F float32: direct kernels for their
- * backward-weight and backward-data, for conv.c, which calls them only while the GEMM engine
+ * forward, backward-weight and backward-data, for conv.c, which calls them only while the GEMM engine
  * runs its avx512 kernels (a CPU that reports avx512f). */
 #ifndef FASTCONV_CONV_STEM_AVX512_H
 #define FASTCONV_CONV_STEM_AVX512_H
@@ -57,6 +57,24 @@ void fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, float *restrict s
                                        const int64_t *restrict tap_offsets, int64_t row_stride,
                                        int64_t N, int64_t OC, int64_t taps, int64_t OH,
                                        int64_t OW, int first, int last, int num_threads);
+
+/* The forward of a stride-1, dilation-1, one-group layer:
+ *     out[n][oc][oh][ow] = act(bias[oc] + sum over c, kh, kw, in that order, of
+ *                              w[oc][c][kh][kw] * x[n][c][oh + kh - pad_top][ow + kw - pad_left])
+ * with x read as 0 outside its H x W, pad_top <= KH - 1 and pad_left <= KW - 1;
+ * act(v) = v where v > 0 or v is NaN, else +0, when relu is set, else v; bias NULL: none.
+ * out: (N, OC, OH, OW) OUT, every element written;  x: (N, C, H, W) IN;
+ * w: (OC, C, KH, KW) IN;  bias: (OC,) IN or NULL. The sums are the GEMM engine's, bit for
+ * bit, for C * KH * KW up to its k block (512 taps: every stem). Each element is one
+ * thread's chain, so the bits do not depend on num_threads. Extra memory, per call: the
+ * filters re-laid out (OC * C * KH * KW values) and, per thread, one bordered image
+ * (C * (OH + KH - 1) * (OW rounded up to 16, + KW - 1) values). Returns 0, having written
+ * nothing, if that memory cannot be had, else 1. */
+int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x,
+                                    const float *restrict w, const float *restrict bias,
+                                    int relu, int64_t N, int64_t C, int64_t H, int64_t W,
+                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                    int64_t pad_top, int64_t pad_left, int num_threads);
 
 /* grad_x of a stride-1, dilation-1, one-group layer:
  *     grad_x[n][c][ih][iw] = sum over kh, kw, oc (oc innermost) of
