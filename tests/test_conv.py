@@ -629,75 +629,51 @@ def test_small_images_take_the_tapwise_kernels(dtype):
                  False)
 
 
-@pytest.mark.parametrize("shape", [
-    # (N, C, H, W, OC, K, pad): LeNet-5's C3 (16 channels, one vector), the simple CNN's conv2
-    # (two vectors of 32 channels, 12-pixel blocks), padded, one image, 48 channels (a single
-    # vector after the pairs), rows of 1
-    (8, 6, 14, 14, 16, 5, 0), (8, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
-    (1, 4, 5, 15, 16, 3, 1), (2, 7, 6, 6, 48, 3, 2), (2, 3, 4, 1, 16, 3, 1)])
-def test_short_rows_take_the_ocvec_kernel(shape):
-    n, c, h, w, oc, k, pad = shape
-    x, weight, bias = (randn(*s).astype(np.float32) for s in ((n, c, h, w), (oc, c, k, k), (oc,)))
-    out_h, out_w = (window_output_size(size, k, 1, (pad, pad), 1) for size in (h, w))
-    runs = {}
-    for relu in (False, True):
-        for threads in (1, 2, 3):
-            out = np.full((n, oc, out_h, out_w), np.nan, np.float32)
-            if not _conv.conv2d_forward_ocvec(out, x, weight, bias, True, relu, pad, pad, threads):
-                pytest.skip("the output-channel-vector kernel runs on AVX-512 only")
-            runs[relu, threads] = out
-            np.testing.assert_array_equal(out, runs[relu, 1])
-    np.testing.assert_array_equal(runs[True, 1], np.maximum(runs[False, 1], 0))
-    # its sums are the GEMM's (same taps in the same order, fused, then the bias), so
-    # whichever the policy picks, ops gives these bits
-    mine = ops.conv2d(x, weight, bias, padding=pad)
-    np.testing.assert_array_equal(mine, runs[False, 1])
-    direct = np.empty(mine.shape)
-    _conv.conv2d_forward_direct(direct, x.astype(np.float64), weight.astype(np.float64),
-                                bias.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
-    sums = _abs_sums("forward", mine.shape, x, weight, (1, 1, pad, pad, 1, 1, 1), bias)
-    _check_close(runs[False, 1], direct, sums, np.float32, c * k * k + 1, False)
-    no_bias = np.full(mine.shape, np.nan, np.float32)
-    _conv.conv2d_forward_ocvec(no_bias, x, weight, np.empty(0, np.float32), False, False, pad,
-                               pad, 2)
-    np.testing.assert_array_equal(no_bias, ops.conv2d(x, weight, padding=pad))
-
-
-@pytest.mark.parametrize("shape", [
-    # (N, C, H, W, OC, K, pad): the CIFAR stem (rows of 2 vectors, blocks of 12 channels),
-    # LeNet-5's C1 (one short block), the simple CNN's conv1 (unpadded, 26-wide rows), rows of
-    # 40 (two chunks, the second partial), of 5 (one vector, blocks of 24 channels), one image
+# (binding, N, C, H, W, OC, K, pad). The stems' forward: the CIFAR stem (rows of 2 vectors,
+# blocks of 12 channels), LeNet-5's C1 (one short block), the simple CNN's conv1 (unpadded,
+# 26-wide rows), rows of 40 (two chunks, the second partial), of 5 (one vector, blocks of 24
+# channels), one image. The forward over output-channel vectors: LeNet-5's C3 (16 channels,
+# one vector), the simple CNN's conv2 (two vectors of 32 channels, 12-pixel blocks), padded,
+# one image, 48 channels (a single vector after the pairs), rows of 1.
+DIRECT_FORWARDS = [("conv2d_forward_stem",) + shape for shape in [
     (3, 3, 32, 32, 64, 3, 1), (2, 1, 28, 28, 6, 5, 2), (2, 1, 28, 28, 32, 3, 0),
-    (3, 2, 9, 40, 30, 3, 1), (2, 4, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2)])
-def test_stems_forward_takes_the_direct_kernel(shape):
-    n, c, h, w, oc, k, pad = shape
+    (3, 2, 9, 40, 30, 3, 1), (2, 4, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2)]] + [
+    ("conv2d_forward_ocvec",) + shape for shape in [
+    (8, 6, 14, 14, 16, 5, 0), (8, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
+    (1, 4, 5, 15, 16, 3, 1), (2, 7, 6, 6, 48, 3, 2), (2, 3, 4, 1, 16, 3, 1)]]
+
+
+@pytest.mark.parametrize("case", DIRECT_FORWARDS)
+def test_direct_forwards_give_the_gemms_bits(case):
+    binding, n, c, h, w, oc, k, pad = case
+    kernel = getattr(_conv, binding)
     x, weight, bias = (randn(*s).astype(np.float32) for s in ((n, c, h, w), (oc, c, k, k), (oc,)))
-    x[0, 0, 1, 2] = np.nan               # NaN reaches every output whose window holds it
+    x[0, 0, 0, min(2, w - 1)] = np.nan   # NaN reaches every output whose window holds it
     out_h, out_w = (window_output_size(size, k, 1, (pad, pad), 1) for size in (h, w))
     runs = {}
     for relu in (False, True):
         for threads in (1, 2, 3):
             out = np.full((n, oc, out_h, out_w), np.inf, np.float32)
-            if not _conv.conv2d_forward_stem(out, x, weight, bias, True, relu, pad, pad, threads):
-                pytest.skip("the stems' forward kernel runs on AVX-512 only")
+            if not kernel(out, x, weight, bias, True, relu, pad, pad, threads):
+                pytest.skip("the direct forward kernels run on AVX-512 only")
             runs[relu, threads] = out
             np.testing.assert_array_equal(out, runs[relu, 1])
     plain = runs[False, 1]
-    assert np.isnan(plain).any()
+    # ReLU: v where v > 0 or NaN, else +0
     np.testing.assert_array_equal(runs[True, 1], np.where(plain > 0, plain, 0) + 0 * plain)
-    # the GEMM's sums (same taps in the same order, then the bias), so whichever the policy
-    # picks, ops gives these bits
+    # the GEMM's sums (same taps in the same order, fused, then the bias), so whichever the
+    # policy picks, ops gives these bits
     np.testing.assert_array_equal(ops.conv2d(x, weight, bias, padding=pad), plain)
     direct = np.empty(plain.shape)
     _conv.conv2d_forward_direct(direct, x.astype(np.float64), weight.astype(np.float64),
                                 bias.astype(np.float64), 1, 1, pad, pad, 1, 1, 1, 1)
+    assert np.array_equal(np.isnan(plain), np.isnan(direct)) and np.isnan(plain).any()
     finite = ~np.isnan(direct)
     sums = _abs_sums("forward", plain.shape, np.nan_to_num(x), weight, (1, 1, pad, pad, 1, 1, 1),
                      bias)
     _check_close(plain[finite], direct[finite], sums[finite], np.float32, c * k * k + 1, False)
     no_bias = np.full(plain.shape, np.inf, np.float32)
-    _conv.conv2d_forward_stem(no_bias, x, weight, np.empty(0, np.float32), False, False, pad,
-                              pad, 2)
+    kernel(no_bias, x, weight, np.empty(0, np.float32), False, False, pad, pad, 2)
     np.testing.assert_array_equal(no_bias, ops.conv2d(x, weight, padding=pad))
 
 

@@ -22,12 +22,12 @@
 #ifdef FC_CONV_OCVEC_AVX512
 #include <immintrin.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "conv_direct_layout.h"
 #include "conv_transpose.h"
 #include "denormals.h"
 
@@ -114,25 +114,6 @@ FC_AVX512 static void ocvec_block_any(float *restrict tile, const float *restric
 #undef FC_OCVEC_ROWS
 }
 
-/* x_n's C planes with a zero border: bordered (C, rows, cols) OUT, then `slack` zeros;
- * plane row r, column q holds x_n[c][r - pad_top][q - pad_left] or 0 (pads >= 0). */
-static void border_image(float *restrict bordered, const float *restrict x_n, int64_t C,
-                         int64_t H, int64_t W, int64_t rows, int64_t cols, int64_t pad_top,
-                         int64_t pad_left, int64_t slack)
-{
-    memset(bordered, 0, (size_t)(C * rows * cols + slack) * sizeof(float));
-    for (int64_t c = 0; c < C; c++)
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t ih = r - pad_top;
-            if (ih < 0 || ih >= H)
-                continue;
-            const int64_t len = W < cols - pad_left ? W : cols - pad_left;
-            if (len > 0)
-                memcpy(bordered + (c * rows + r) * cols + pad_left, x_n + (c * H + ih) * W,
-                       (size_t)len * sizeof(float));
-        }
-}
-
 int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
                                      const float *restrict w, const float *restrict bias,
                                      int relu, int64_t N, int64_t C, int64_t H, int64_t W,
@@ -157,15 +138,8 @@ int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict 
     float *bordered = malloc((size_t)(team * image_size) * sizeof(float));  /* one per thread */
     const int ready = tap_offsets && weights && bordered;
     if (ready) {
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t kh = 0; kh < KH; kh++)
-                for (int64_t kw = 0; kw < KW; kw++)
-                    tap_offsets[(c * KH + kh) * KW + kw] = (c * rows + kh) * cols + kw;
-        /* (OC / block_channels, taps, block_channels) */
-        for (int64_t oc = 0; oc < OC; oc++)
-            for (int64_t k = 0; k < taps; k++)
-                weights[(oc / block_channels * taps + k) * block_channels + oc % block_channels] =
-                    w[oc * taps + k];
+        fc_bordered_tap_offsets(tap_offsets, C, KH, KW, rows, cols);
+        fc_filters_by_block(weights, w, OC, taps, block_channels);
     }
     #pragma omp parallel num_threads(team) if (team > 1 && ready)
     {
@@ -178,7 +152,7 @@ int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict 
         float tile[BLOCK_VECTORS * LANES];
         #pragma omp for schedule(static)
         for (int64_t n = 0; n < (ready ? N : 0); n++) {
-            border_image(image, x + n * C * H * W, C, H, W, rows, cols, pad_top, pad_left, slack);
+            fc_border_image(image, x + n * C * H * W, C, H, W, rows, cols, pad_top, pad_left, slack);
             for (int64_t oc0 = 0; oc0 < OC; oc0 += block_channels) {
                 const int64_t step = run ? block_rows * cols : pixels;
                 for (int64_t q0 = 0; q0 < virtual_pixels; q0 += step) {
@@ -322,8 +296,8 @@ int fc_conv_weight_ocvec_avx512_f32(float *restrict grad_w, const float *restric
                 const float *planes = x_n;
                 int64_t c_base = 0;
                 if (!in_place) {
-                    border_image(image, x_n + c_first * H * W, c_end - c_first, H, W, rows_b,
-                                 cols_b, pad_top, pad_left, 0);
+                    fc_border_image(image, x_n + c_first * H * W, c_end - c_first, H, W,
+                                    rows_b, cols_b, pad_top, pad_left, 0);
                     planes = image;
                     c_base = c_first;
                 }

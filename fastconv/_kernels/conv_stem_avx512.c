@@ -18,12 +18,12 @@
 #ifdef FC_CONV_STEM_AVX512
 #include <immintrin.h>
 #include <stdlib.h>
-#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "conv_direct_layout.h"
 #include "denormals.h"
 
 #define FC_AVX512 __attribute__((target("avx512f")))
@@ -131,13 +131,8 @@ int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x
     float *bordered = malloc((size_t)(team * image_size) * sizeof(float));  /* one per thread */
     const int ready = offsets && weights && bordered;
     if (ready) {
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t kh = 0; kh < KH; kh++)
-                for (int64_t kw = 0; kw < KW; kw++)
-                    offsets[(c * KH + kh) * KW + kw] = (c * rows + kh) * cols + kw;
-        for (int64_t oc = 0; oc < OC; oc++)
-            for (int64_t t = 0; t < taps; t++)
-                weights[(oc / block * taps + t) * block + oc % block] = w[oc * taps + t];
+        fc_bordered_tap_offsets(offsets, C, KH, KW, rows, cols);
+        fc_filters_by_block(weights, w, OC, taps, block);
     }
     #pragma omp parallel num_threads(team) if (team > 1 && ready)
     {
@@ -153,17 +148,9 @@ int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x
         #pragma omp for schedule(static)
         for (int64_t task = 0; task < (ready ? tasks : 0); task++) {
             const int64_t n = task / blocks, b = task % blocks;
-            if (n != bordered_n) {
-                /* x_n with its zero border, each row padded to whole chunks */
-                memset(image, 0, (size_t)image_size * sizeof(float));
-                for (int64_t c = 0; c < C; c++)
-                    for (int64_t ih = 0; ih < H; ih++) {
-                        const int64_t r = ih + pad_top;
-                        const int64_t len = W < cols - pad_left ? W : cols - pad_left;
-                        if (r < rows && len > 0)
-                            memcpy(image + (c * rows + r) * cols + pad_left,
-                                   x + ((n * C + c) * H + ih) * W, (size_t)len * sizeof(float));
-                    }
+            if (n != bordered_n) {  /* x_n with its zero border, rows padded to whole chunks */
+                fc_border_image(image, x + n * C * H * W, C, H, W, rows, cols, pad_top, pad_left,
+                                0);
                 bordered_n = n;
             }
             {
