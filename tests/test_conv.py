@@ -629,10 +629,10 @@ def test_small_images_take_the_tapwise_kernels(dtype):
                  False)
 
 
-# (binding, N, C, H, W, OC, K, pad). The stems' forward: the CIFAR stem (rows of 2 vectors,
-# blocks of 12 channels), LeNet-5's C1 (one short block), the simple CNN's conv1 (unpadded,
-# 26-wide rows), rows of 40 (two chunks, the second partial), of 5 (one vector, blocks of 24
-# channels), one image. The forward over output-channel vectors: LeNet-5's C3 (16 channels,
+# (binding, N, C, H, W, OC, K, pad). The stems' forward, two output rows a block: the CIFAR
+# stem (rows of 2 vectors, blocks of 6 channels, a short last one), LeNet-5's C1 (one block),
+# the simple CNN's conv1 (unpadded, 26-wide rows), 9 rows of 40 (two chunks, the second
+# partial; an odd last row), 7 rows of 5 (one vector, blocks of 12 channels), one image. The forward over output-channel vectors: LeNet-5's C3 (16 channels,
 # one vector), the simple CNN's conv2 (two vectors of 32 channels, 12-pixel blocks), padded,
 # one image, 48 channels (a single vector after the pairs), rows of 1.
 DIRECT_FORWARDS = [("conv2d_forward_stem",) + shape for shape in [
