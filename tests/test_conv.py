@@ -629,24 +629,27 @@ def test_small_images_take_the_tapwise_kernels(dtype):
                  False)
 
 
-# (binding, N, C, H, W, OC, K, pad). The stems' forward, two output rows a block: the CIFAR
-# stem (rows of 2 vectors, blocks of 6 channels, a short last one), LeNet-5's C1 (one block),
-# the simple CNN's conv1 (unpadded, 26-wide rows), 9 rows of 40 (two chunks, the second
-# partial; an odd last row), 7 rows of 5 (one vector, blocks of 12 channels), one image. The forward over output-channel vectors: LeNet-5's C3 (16 channels,
+# (kernel, N, C, H, W, OC, K, pad). The stems' forward ("stem"), two output rows a block:
+# the CIFAR stem (rows of 2 vectors, blocks of 6 channels, a short last one), LeNet-5's C1
+# (one block), the simple CNN's conv1 (unpadded, 26-wide rows), 9 rows of 40 (two chunks,
+# the second partial; an odd last row), 7 rows of 5 (one vector, blocks of 12 channels), one
+# image. The forward over output-channel vectors ("ocvec"): LeNet-5's C3 (16 channels,
 # one vector), the simple CNN's conv2 (two vectors of 32 channels, 12-pixel blocks), padded,
 # one image, 48 channels (a single vector after the pairs), rows of 1.
-DIRECT_FORWARDS = [("conv2d_forward_stem",) + shape for shape in [
+DIRECT_FORWARDS = [("stem",) + shape for shape in [
     (3, 3, 32, 32, 64, 3, 1), (2, 1, 28, 28, 6, 5, 2), (2, 1, 28, 28, 32, 3, 0),
     (3, 2, 9, 40, 30, 3, 1), (2, 4, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2)]] + [
-    ("conv2d_forward_ocvec",) + shape for shape in [
+    ("ocvec",) + shape for shape in [
     (8, 6, 14, 14, 16, 5, 0), (8, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
     (1, 4, 5, 15, 16, 3, 1), (2, 7, 6, 6, 48, 3, 2), (2, 3, 4, 1, 16, 3, 1)]]
 
 
 @pytest.mark.parametrize("case", DIRECT_FORWARDS)
 def test_direct_forwards_give_the_gemms_bits(case):
-    binding, n, c, h, w, oc, k, pad = case
-    kernel = getattr(_conv, binding)
+    which, n, c, h, w, oc, k, pad = case
+
+    def kernel(*args):
+        return _conv.conv2d_forward_direct_simd(which, *args)
     x, weight, bias = (randn(*s).astype(np.float32) for s in ((n, c, h, w), (oc, c, k, k), (oc,)))
     x[0, 0, 0, min(2, w - 1)] = np.nan   # NaN reaches every output whose window holds it
     out_h, out_w = (window_output_size(size, k, 1, (pad, pad), 1) for size in (h, w))

@@ -65,22 +65,14 @@ cdef extern from "conv.h" nogil:
         int64_t N, int64_t C, int64_t H, int64_t W,
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
         int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int num_threads)
-    int conv2d_forward_ocvec_f32(float *out, const float *x, const float *w, const float *bias,
-        int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-        int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-        int64_t pad_left, int num_threads)
-    int conv2d_forward_ocvec_f64(double *out, const double *x, const double *w, const double *bias,
-        int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-        int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-        int64_t pad_left, int num_threads)
-    int conv2d_forward_stem_f32(float *out, const float *x, const float *w, const float *bias,
-                                int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                                int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                                int64_t pad_left, int num_threads)
-    int conv2d_forward_stem_f64(double *out, const double *x, const double *w, const double *bias,
-                                int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                                int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                                int64_t pad_left, int num_threads)
+    int conv2d_forward_direct_simd_f32(int kernel, float *out, const float *x, const float *w,
+                                       const float *bias, int relu, int64_t N, int64_t C, int64_t H,
+                                       int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                       int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+    int conv2d_forward_direct_simd_f64(int kernel, double *out, const double *x, const double *w,
+                                       const double *bias, int relu, int64_t N, int64_t C, int64_t H,
+                                       int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                       int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
     int conv2d_backward_weight_ocvec_f32(float *grad_w, const float *grad_out, const float *x,
                                          int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
                                          int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -251,47 +243,31 @@ def conv2d_backward_weight_tapwise(floating[:, :, :, ::1] grad_w,          # OUT
                                                stride_h, stride_w, pad_top, pad_left, num_threads)
 
 
-def conv2d_forward_stem(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
-                        const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
-                        const floating[:, :, :, ::1] w,         # IN  (OC, C, KH, KW)
-                        const floating[::1] bias,               # IN  (OC,), or zeros for none
-                        bint has_bias, bint relu, int64_t pad_top, int64_t pad_left,
-                        int num_threads):
-    """The stems' direct forward (stride, dilation and groups 1, pads at most K - 1), for
-    tests. Returns False, having written nothing, where its kernel does not run (float32 on
-    AVX-512)."""
+_DIRECT_FORWARDS = {"stem": 0, "ocvec": 1}  # conv.h's FC_DIRECT_FORWARD_STEM, _OCVEC
+
+
+def conv2d_forward_direct_simd(str kernel,                             # "stem" or "ocvec"
+                               floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
+                               const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                               const floating[:, :, :, ::1] w,         # IN  (OC, C, KH, KW)
+                               const floating[::1] bias,               # IN  (OC,), or zeros for none
+                               bint has_bias, bint relu, int64_t pad_top, int64_t pad_left,
+                               int num_threads):
+    """A direct AVX-512 forward (stride, dilation and groups 1), for tests: the stems'
+    ("stem") or the one over output-channel vectors ("ocvec"). Returns False, having written
+    nothing, where the kernel does not run (float32 on AVX-512; pads at most K - 1; OC a
+    multiple of 16 for "ocvec")."""
+    cdef int which = _DIRECT_FORWARDS[kernel]
     cdef int done
     with nogil:
         if floating is float:
-            done = conv2d_forward_stem_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
-                                           x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
-                                           pad_top, pad_left, num_threads)
+            done = conv2d_forward_direct_simd_f32(which, &out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                                                  x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                                  pad_top, pad_left, num_threads)
         else:
-            done = conv2d_forward_stem_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
-                                           x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
-                                           pad_top, pad_left, num_threads)
-    return done != 0
-
-
-def conv2d_forward_ocvec(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
-                         const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
-                         const floating[:, :, :, ::1] w,         # IN  (OC, C, KH, KW)
-                         const floating[::1] bias,               # IN  (OC,), or zeros for none
-                         bint has_bias, bint relu, int64_t pad_top, int64_t pad_left,
-                         int num_threads):
-    """The direct forward over output-channel vectors (stride, dilation and groups 1), for
-    tests. Returns False, having written nothing, where its kernel does not run (float32 on
-    AVX-512, OC a multiple of 16)."""
-    cdef int done
-    with nogil:
-        if floating is float:
-            done = conv2d_forward_ocvec_f32(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
-                                            x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
-                                            pad_top, pad_left, num_threads)
-        else:
-            done = conv2d_forward_ocvec_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
-                                            x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
-                                            pad_top, pad_left, num_threads)
+            done = conv2d_forward_direct_simd_f64(which, &out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
+                                                  x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
+                                                  pad_top, pad_left, num_threads)
     return done != 0
 
 

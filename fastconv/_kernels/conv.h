@@ -126,37 +126,26 @@ int conv2d_backward_weight_fewtaps_f64(double *grad_w, const double *grad_out, c
                                        int64_t pad_left, int64_t dilation_h, int64_t dilation_w,
                                        int num_threads);
 
-/* The stems' backward-data (conv_stem_avx512.h) that conv2d_backward_data runs for layers
- * over few channels, whatever its policy says, for tests: returns 0, having written
- * nothing, where its kernel does not run (float on a CPU whose engine runs avx512).
- * groups, strides and dilation 1. */
-/* The stems' forward (conv_stem_avx512.h) that conv2d_forward runs for stride-1 layers of
- * few input channels and taps, whatever its policy says, for tests: returns 0, having
- * written nothing, where its kernel does not run (float on a CPU whose engine runs avx512).
- * groups, strides and dilation 1, pads at most K - 1; bias may be NULL. */
-int conv2d_forward_stem_f32(float *out, const float *x, const float *w, const float *bias,
-                            int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                            int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                            int64_t pad_left, int num_threads);
-int conv2d_forward_stem_f64(double *out, const double *x, const double *w, const double *bias,
-                            int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                            int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                            int64_t pad_left, int num_threads);
+/* The direct AVX-512 forwards that conv2d_forward runs for some small layers, whatever its
+ * policy says, for tests: the stems' (conv_stem_avx512.h: stride 1, few input channels and
+ * taps) and the one over output-channel vectors (conv_ocvec_avx512.h: small stride-1
+ * images). Returns 0, having written nothing, where the kernel does not run (float on a CPU
+ * whose engine runs avx512; pads at most K - 1; OC a multiple of 16 for the latter).
+ * groups, strides and dilation 1; bias may be NULL. */
+enum { FC_DIRECT_FORWARD_STEM = 0, FC_DIRECT_FORWARD_OCVEC = 1 };
+int conv2d_forward_direct_simd_f32(int kernel, float *out, const float *x, const float *w,
+                                   const float *bias, int relu, int64_t N, int64_t C, int64_t H,
+                                   int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                   int64_t OW, int64_t pad_top, int64_t pad_left,
+                                   int num_threads);
+int conv2d_forward_direct_simd_f64(int kernel, double *out, const double *x, const double *w,
+                                   const double *bias, int relu, int64_t N, int64_t C, int64_t H,
+                                   int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                   int64_t OW, int64_t pad_top, int64_t pad_left,
+                                   int num_threads);
 
-/* The direct forward over output-channel vectors (conv_ocvec_avx512.h) that conv2d_forward
- * runs for small stride-1 images, whatever its policy says, for tests: returns 0, having
- * written nothing, where its kernel does not run (float on a CPU whose engine runs avx512,
- * OC a multiple of 16). groups, strides and dilation 1; bias may be NULL. */
-int conv2d_forward_ocvec_f32(float *out, const float *x, const float *w, const float *bias,
-                             int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                             int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                             int64_t pad_left, int num_threads);
-int conv2d_forward_ocvec_f64(double *out, const double *x, const double *w, const double *bias,
-                             int relu, int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                             int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                             int64_t pad_left, int num_threads);
-
-/* Its backward-weight (conv_ocvec_avx512.h), whatever conv2d_backward_weight's policy says,
+/* The backward-weight over output-channel vectors (conv_ocvec_avx512.h), whatever
+ * conv2d_backward_weight's policy says,
  * for tests: returns 0, having written nothing, where its kernel does not run (float on a
  * CPU whose engine runs avx512, OC a multiple of 16, KW 3 or 5, pads at most K - 1). groups,
  * strides and dilation 1. */
@@ -169,6 +158,10 @@ int conv2d_backward_weight_ocvec_f64(double *grad_w, const double *grad_out, con
                                      int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                      int64_t pad_top, int64_t pad_left, int num_threads);
 
+/* The stems' backward-data (conv_stem_avx512.h) that conv2d_backward_data runs for layers
+ * over few channels, whatever its policy says, for tests: returns 0, having written
+ * nothing, where its kernel does not run (float on a CPU whose engine runs avx512).
+ * groups, strides and dilation 1. */
 int conv2d_backward_data_stem_f32(float *grad_x, const float *grad_out, const float *w,
                                   int64_t N, int64_t C, int64_t H, int64_t W,
                                   int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,

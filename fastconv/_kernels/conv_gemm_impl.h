@@ -102,34 +102,22 @@ static inline int FC_FN(use_ocvec)(const conv_shape *s, int64_t N)
            (s->OC == 16 || (s->C <= 32 && s->OC <= 64 && N >= 8 && row_fit));
 }
 
-/* The stems' forward whatever the policy says, for tests (groups, strides and dilation 1,
- * pads at most K - 1): returns 0, having written nothing, where its kernel does not run.
+/* A direct forward (FC_DIRECT_FORWARD_STEM or _OCVEC) whatever the policy says, for tests
+ * (groups, strides and dilation 1; pads at most K - 1; for the output-channel vectors, OC a
+ * multiple of 16): returns 0, having written nothing, where its kernel does not run.
  * out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C, KH, KW) IN;
  * bias: (OC,) IN or NULL. */
-int FC_FN(conv2d_forward_stem)(real *restrict out, const real *restrict x,
-                               const real *restrict w, const real *restrict bias, int relu,
-                               int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                               int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                               int64_t pad_top, int64_t pad_left, int num_threads)
+int FC_FN(conv2d_forward_direct_simd)(int kernel, real *restrict out, const real *restrict x,
+                                      const real *restrict w, const real *restrict bias,
+                                      int relu, int64_t N, int64_t C, int64_t H, int64_t W,
+                                      int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                      int64_t OW, int64_t pad_top, int64_t pad_left,
+                                      int num_threads)
 {
-    return pad_top <= KH - 1 && pad_left <= KW - 1 &&
-           FC_FN(stem_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
-                               pad_left, num_threads);
-}
-
-/* The direct forward over output-channel vectors whatever the policy says, for tests
- * (groups, strides and dilation 1, OC a multiple of 16): returns 0, having written nothing,
- * where its kernel does not run. out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;
- * w: (OC, C, KH, KW) IN;  bias: (OC,) IN or NULL. */
-int FC_FN(conv2d_forward_ocvec)(real *restrict out, const real *restrict x,
-                                const real *restrict w, const real *restrict bias, int relu,
-                                int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
-                                int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                int64_t pad_top, int64_t pad_left, int num_threads)
-{
-    return OC % 16 == 0 &&
-           FC_FN(ocvec_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
-                                pad_left, num_threads);
+    const int fits = kernel == FC_DIRECT_FORWARD_STEM ? pad_top <= KH - 1 && pad_left <= KW - 1
+                   : kernel == FC_DIRECT_FORWARD_OCVEC && OC % 16 == 0;
+    return fits && FC_FN(direct_forward)(kernel, out, x, w, bias, relu, N, C, H, W, OC, KH, KW,
+                                         OH, OW, pad_top, pad_left, num_threads);
 }
 
 /* Whether the forward takes the stems' direct kernel (conv_stem_avx512.h): stride-1
@@ -209,15 +197,15 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         return;
     }
     if (FC_FN(use_stem_forward)(&s) &&
-        FC_FN(stem_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
-                            pad_left, num_threads)) {
+        FC_FN(direct_forward)(FC_DIRECT_FORWARD_STEM, out, x, w, bias, relu, N, C, H, W, OC,
+                              KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;
     }
     if (FC_FN(use_ocvec)(&s, N) &&
-        FC_FN(ocvec_forward)(out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
-                             pad_left, num_threads)) {
+        FC_FN(direct_forward)(FC_DIRECT_FORWARD_OCVEC, out, x, w, bias, relu, N, C, H, W, OC,
+                              KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;
