@@ -11,15 +11,10 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_BN_AVX512 1
 #include <immintrin.h>
+#include "avx512_lanes.h"
 
 /* Whether the float32 AVX-512 loops can run here. */
 static inline int bn_use_avx512(void) { return __builtin_cpu_supports("avx512f"); }
-
-/* The first n (<= 16) lanes set. */
-static inline __mmask16 bn_first_lanes(int64_t n)
-{
-    return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
-}
 
 /* 16 floats as two vectors of 8 doubles: lanes 0-7 and 8-15. */
 __attribute__((target("avx512f")))
@@ -42,7 +37,7 @@ static void bn_plane_stats_avx512(double *sum, double *square, const float *plan
     __m512d q0 = _mm512_loadu_pd(square), q1 = _mm512_loadu_pd(square + 8);
     for (int64_t s = 0; s < S; s += 16) {
         const __m512 v = S - s >= 16 ? _mm512_loadu_ps(plane + s)
-                                     : _mm512_mask_loadu_ps(pad, bn_first_lanes(S - s), plane + s);
+                                     : _mm512_mask_loadu_ps(pad, fc_first_lanes(S - s), plane + s);
         __m512d d0, d1;
         bn_widen_avx512(&d0, &d1, v);
         d0 = _mm512_sub_pd(d0, shift);
@@ -70,7 +65,7 @@ static void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_xhat_sum,
     __m512d a0 = _mm512_loadu_pd(dy_sum), a1 = _mm512_loadu_pd(dy_sum + 8);
     __m512d b0 = _mm512_loadu_pd(dy_xhat_sum), b1 = _mm512_loadu_pd(dy_xhat_sum + 8);
     for (int64_t s = 0; s < S; s += 16) {
-        const __mmask16 lanes = bn_first_lanes(S - s);
+        const __mmask16 lanes = fc_first_lanes(S - s);
         const __m512 dy = _mm512_maskz_loadu_ps(lanes, dy_plane + s);
         const __m512 xv = _mm512_maskz_loadu_ps(lanes, x_plane + s);
         __m512d dy0, dy1, x0, x1;

@@ -7,25 +7,20 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_POOL_AVX512 1
 #include <immintrin.h>
-
-/* The first n (<= 16) lanes set. */
-static inline __mmask16 first_lanes(int64_t n)
-{
-    return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
-}
+#include "avx512_lanes.h"
 
 /* x[0], x[stride], ..., x[15 * stride] for the lanes in `m` (0 elsewhere), without
  * reading past the last lane asked for. */
 __attribute__((target("avx512f")))
 static inline __m512 load_strided_f32(const float *x, int64_t stride, int64_t n)
 {
-    const __mmask16 m = first_lanes(n);
+    const __mmask16 m = fc_first_lanes(n);
     if (stride == 1)
         return _mm512_maskz_loadu_ps(m, x);
     if (stride == 2) {  /* two contiguous loads, then keep the even positions */
         const int64_t span = 2 * n - 1;
-        const __m512 low = _mm512_maskz_loadu_ps(first_lanes(span), x);
-        const __m512 high = _mm512_maskz_loadu_ps(first_lanes(span - 16), x + 16);
+        const __m512 low = _mm512_maskz_loadu_ps(fc_first_lanes(span), x);
+        const __m512 high = _mm512_maskz_loadu_ps(fc_first_lanes(span - 16), x + 16);
         const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
                                                16, 18, 20, 22, 24, 26, 28, 30);
         return _mm512_permutex2var_ps(low, even, high);
@@ -68,7 +63,7 @@ static void max_pool_row_avx512_f32(float *best, int64_t *best_index, const floa
                                                    _mm512_add_epi64(base, step_high));
             }
         }
-        const __mmask16 m = first_lanes(n);
+        const __mmask16 m = fc_first_lanes(n);
         _mm512_mask_storeu_ps(best + ow, m, value);
         _mm512_mask_storeu_epi64(best_index + ow, (__mmask8)m, index_low);
         _mm512_mask_storeu_epi64(best_index + ow + 8, (__mmask8)(m >> 8), index_high);
@@ -96,7 +91,7 @@ static void avg_pool_row_avx512_f32(float *row, const float *xp, int64_t W,
             for (int64_t j = 0; j < kw; j++)
                 sum = _mm512_add_ps(sum, load_strided_f32(xp + ih * W - pw + j + ow * sw, sw, n));
         const __m512 mean = power_of_two ? _mm512_mul_ps(sum, reciprocal) : _mm512_div_ps(sum, d);
-        _mm512_mask_storeu_ps(row + ow, first_lanes(n), mean);
+        _mm512_mask_storeu_ps(row + ow, fc_first_lanes(n), mean);
     }
 }
 
@@ -108,7 +103,7 @@ static inline __m512 plane_partials_avx512_f32(const float *plane, int64_t S)
 {
     __m512 partial = _mm512_setzero_ps();
     for (int64_t s = 0; s < S; s += 16)
-        partial = _mm512_add_ps(partial, _mm512_maskz_loadu_ps(first_lanes(S - s), plane + s));
+        partial = _mm512_add_ps(partial, _mm512_maskz_loadu_ps(fc_first_lanes(S - s), plane + s));
     return partial;
 }
 

@@ -19,13 +19,9 @@
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define FC_SOFTMAX_AVX512 1
 #include <immintrin.h>
+#include "avx512_lanes.h"
 
 static inline int softmax_use_avx512(void) { return __builtin_cpu_supports("avx512f"); }
-
-static inline __mmask16 softmax_first_lanes(int64_t n)
-{
-    return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1);
-}
 
 __attribute__((target("avx512f")))
 static inline __m512 fc_exp_avx512(__m512 x)
@@ -80,14 +76,14 @@ static void softmax_row_stats_avx512_f32(float *max, float *sum_exp, float *exps
 {
     __m512 best = _mm512_set1_ps(row[0]);
     for (int64_t d = 0; d < D; d += 16)
-        best = _mm512_mask_max_ps(best, softmax_first_lanes(D - d),
-                                  _mm512_maskz_loadu_ps(softmax_first_lanes(D - d), row + d),
+        best = _mm512_mask_max_ps(best, fc_first_lanes(D - d),
+                                  _mm512_maskz_loadu_ps(fc_first_lanes(D - d), row + d),
                                   best);
     const float m = softmax_lanes_max(best);
     const __m512 shift = _mm512_set1_ps(m);
     __m512 partial = _mm512_setzero_ps();
     for (int64_t d = 0; d < D; d += 16) {
-        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __mmask16 lanes = fc_first_lanes(D - d);
         const __m512 e = fc_exp_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, row + d), shift));
         partial = _mm512_mask_add_ps(partial, lanes, partial, e);
         if (exps)
@@ -103,7 +99,7 @@ static void softmax_row_divide_avx512_f32(float *out, int64_t D, float divisor)
 {
     const __m512 v = _mm512_set1_ps(divisor);
     for (int64_t d = 0; d < D; d += 16) {
-        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __mmask16 lanes = fc_first_lanes(D - d);
         _mm512_mask_storeu_ps(out + d, lanes,
                               _mm512_div_ps(_mm512_maskz_loadu_ps(lanes, out + d), v));
     }
@@ -116,7 +112,7 @@ static void log_softmax_row_avx512_f32(float *out, const float *x, int64_t D, fl
 {
     const __m512 m = _mm512_set1_ps(max), l = _mm512_set1_ps(log_sum);
     for (int64_t d = 0; d < D; d += 16) {
-        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __mmask16 lanes = fc_first_lanes(D - d);
         _mm512_mask_storeu_ps(out + d, lanes,
                               _mm512_sub_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, x + d), m), l));
     }
@@ -129,13 +125,13 @@ static void softmax_backward_row_avx512_f32(float *grad_x, const float *grad_out
 {
     __m512 partial = _mm512_setzero_ps();
     for (int64_t d = 0; d < D; d += 16) {
-        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __mmask16 lanes = fc_first_lanes(D - d);
         partial = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, grad_out + d),
                                   _mm512_maskz_loadu_ps(lanes, out + d), partial);
     }
     const __m512 dot = _mm512_set1_ps(softmax_lanes_sum(partial));
     for (int64_t d = 0; d < D; d += 16) {
-        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __mmask16 lanes = fc_first_lanes(D - d);
         const __m512 g = _mm512_maskz_loadu_ps(lanes, grad_out + d);
         _mm512_mask_storeu_ps(grad_x + d, lanes,
                               _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, out + d),
@@ -151,11 +147,11 @@ static void log_softmax_backward_row_avx512_f32(float *grad_x, const float *grad
 {
     __m512 partial = _mm512_setzero_ps();
     for (int64_t d = 0; d < D; d += 16)
-        partial = _mm512_add_ps(partial, _mm512_maskz_loadu_ps(softmax_first_lanes(D - d),
+        partial = _mm512_add_ps(partial, _mm512_maskz_loadu_ps(fc_first_lanes(D - d),
                                                                grad_out + d));
     const __m512 total = _mm512_set1_ps(softmax_lanes_sum(partial));
     for (int64_t d = 0; d < D; d += 16) {
-        const __mmask16 lanes = softmax_first_lanes(D - d);
+        const __mmask16 lanes = fc_first_lanes(D - d);
         const __m512 e = fc_exp_avx512(_mm512_maskz_loadu_ps(lanes, out + d));
         _mm512_mask_storeu_ps(grad_x + d, lanes,
                               _mm512_fnmadd_ps(e, total, _mm512_maskz_loadu_ps(lanes, grad_out + d)));
