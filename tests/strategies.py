@@ -1,9 +1,32 @@
 """Hypothesis building blocks shared by the op tests: values, dtypes and memory layouts."""
+import ctypes
+import mmap
+import sys
+
 import numpy as np
 from hypothesis import strategies as st
 
 DTYPES = (np.float32, np.float64)
-LAYOUTS = ("C", "F", "reversed", "strided", "readonly")
+# "guarded": C order, the last byte just before a page the process may not read (Linux).
+LAYOUTS = ("C", "F", "reversed", "strided", "readonly") + (
+    ("guarded",) if sys.platform.startswith("linux") else ())
+
+
+def before_a_guard_page(arr):
+    """A C-contiguous copy of `arr` whose last byte is followed by a page the process may
+    not read, so a kernel that loads past the end of its input faults instead of passing
+    unnoticed (masked vector loads with a wrong mask once did)."""
+    size = arr.nbytes
+    data_pages = -(-size // mmap.PAGESIZE)
+    mapping = mmap.mmap(-1, (data_pages + 1) * mmap.PAGESIZE)
+    guard = ctypes.addressof(ctypes.c_char.from_buffer(mapping)) + data_pages * mmap.PAGESIZE
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mprotect(ctypes.c_void_p(guard), ctypes.c_size_t(mmap.PAGESIZE), 0) != 0:
+        raise OSError(ctypes.get_errno(), "mprotect failed")
+    out = np.frombuffer(mapping, arr.dtype, arr.size, data_pages * mmap.PAGESIZE - size)
+    out = out.reshape(arr.shape)
+    out[...] = arr
+    return out
 
 
 def values(draw, shape, dtype, integer_valued, low=-1.0, high=1.0, int_range=3):
@@ -36,6 +59,8 @@ def with_layout(arr, layout):
         wide = np.zeros(arr.shape[:-1] + (arr.shape[-1] * 2,), dtype=arr.dtype)
         wide[..., ::2] = arr
         return wide[..., ::2]
+    if layout == "guarded":
+        return before_a_guard_page(arr)
     if layout == "readonly":
         out = arr.copy()
         out.flags.writeable = False

@@ -1,8 +1,5 @@
 """Pooling: gradients against finite differences, PyTorch's edge-case semantics
 (NaN, ties, ceil_mode, padding divisors, adaptive bins), zero-size batches and errors."""
-import ctypes
-import math
-import mmap
 import sys
 
 import numpy as np
@@ -11,6 +8,7 @@ import pytest
 import fastconv.ops as F
 import fastconv.reference as R
 from gradcheck import assert_gradient_close
+from strategies import before_a_guard_page
 
 rng = np.random.default_rng(0)
 
@@ -471,22 +469,6 @@ def test_same_bits_for_any_thread_count_above_the_parallel_threshold(dtype):
         assert all(a.tobytes() == b.tobytes() for a, b in zip(one, with_threads(n, run)))
 
 
-def _array_before_a_guard_page(shape):
-    """A float32 array whose last byte is followed by a page the process may not read, so a
-    kernel that loads past the end of its input faults instead of passing unnoticed."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    size = math.prod(shape) * 4
-    data_pages = -(-size // mmap.PAGESIZE)
-    mapping = mmap.mmap(-1, (data_pages + 1) * mmap.PAGESIZE)
-    guard = ctypes.addressof(ctypes.c_char.from_buffer(mapping)) + data_pages * mmap.PAGESIZE
-    if libc.mprotect(ctypes.c_void_p(guard), ctypes.c_size_t(mmap.PAGESIZE), 0) != 0:
-        pytest.skip("mprotect is not available")
-    x = np.frombuffer(mapping, np.float32, math.prod(shape), data_pages * mmap.PAGESIZE - size)
-    x = x.reshape(shape)
-    x[...] = rng.standard_normal(shape)
-    return x
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs mprotect")
 @pytest.mark.parametrize("width", [7, 11, 13, 26, 33])
 @pytest.mark.parametrize("pool, kwargs", [
@@ -498,6 +480,6 @@ def _array_before_a_guard_page(shape):
 def test_pooling_reads_nothing_past_the_end_of_its_input(pool, kwargs, width):
     """The vector loops load strided rows with masks; a mask for a row's second half must be
     empty when that half holds nothing (it once covered 16 lanes past a short last row)."""
-    x = _array_before_a_guard_page((2, 3, width, width))
+    x = before_a_guard_page(rng.standard_normal((2, 3, width, width)).astype(np.float32))
     expected = pool(np.array(x), **kwargs)
     np.testing.assert_array_equal(pool(x, **kwargs), expected)
