@@ -680,6 +680,65 @@ def test_direct_forwards_give_the_gemms_bits(case):
     np.testing.assert_array_equal(no_bias, ops.conv2d(x, weight, padding=pad))
 
 
+# (N, C, H, W, OC, K, pad) of stems whose forward can pool in its epilogue: the simple CNN's
+# conv1 (26-wide rows: 13 pooled columns of one 32-wide chunk), LeNet-5's C1 (6 channels,
+# one block), the CIFAR stem (a short last block), 9 rows of 40 (two chunks; an odd last
+# row and column that the pool drops), rows of 5 (one vector), one image.
+ONE_PASS_POOLS = [(3, 1, 28, 28, 32, 3, 0), (2, 1, 28, 28, 6, 5, 2), (2, 3, 32, 32, 64, 3, 1),
+                  (3, 2, 9, 40, 30, 3, 1), (2, 1, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2)]
+
+
+@pytest.mark.parametrize("shape", ONE_PASS_POOLS)
+@pytest.mark.parametrize("integers", [False, True])
+def test_conv_relu_max_pool_in_one_pass_gives_the_two_steps_bits(shape, integers):
+    """The stems' forward pooling its own output (2x2, stride 2): values, indices (ties to
+    the first maximum: integer inputs tie often, and ReLU makes zeros), NaN, any threads."""
+    from fastconv.ops.conv import _conv2d_bias_relu, _conv2d_relu_max_pool2d
+    n, c, h, w, oc, k, pad = shape
+    rng = np.random.default_rng(sum(shape))
+    if integers:
+        x = rng.integers(-2, 3, (n, c, h, w)).astype(np.float32)
+        weight = rng.integers(-1, 2, (oc, c, k, k)).astype(np.float32)
+    else:
+        x, weight = randn(n, c, h, w).astype(np.float32), randn(oc, c, k, k).astype(np.float32)
+    x[0, 0, min(3, h - 1), min(2, w - 1)] = np.nan
+    bias = randn(oc).astype(np.float32)
+    for b in (bias, None):
+        activation = _conv2d_bias_relu(x, weight, b, padding=pad)
+        expected, expected_indices = ops.max_pool2d(activation, 2, return_indices=True)
+        for threads in (1, 2, 3):
+            pooled, indices, conv_shape = with_threads(
+                threads, _conv2d_relu_max_pool2d, x, weight, b, padding=pad,
+                pool=dict(kernel_size=2))
+            assert conv_shape == activation.shape
+            assert pooled.tobytes() == expected.tobytes()
+            np.testing.assert_array_equal(indices, expected_indices)
+    out_h, out_w = activation.shape[2:]
+    pooled = np.empty(expected.shape, np.float32)
+    ran = _conv.conv2d_forward_relu_max_pool(pooled, np.empty(expected.shape, np.int64), x,
+                                             weight, bias, True, out_h, out_w, 1, 1, pad, pad,
+                                             1, 1, 1, 1)
+    if not ran:
+        pytest.skip("the stems' one-pass pooling runs on AVX-512 only")
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=3, stride=2), dict(kernel_size=2, ceil_mode=True),
+                                  dict(kernel_size=2, padding=1), dict(kernel_size=2, stride=1)])
+def test_conv_relu_max_pool_takes_two_steps_where_one_pass_cannot(pool):
+    """Pools other than 2x2 stride 2 (or with a window added by ceil_mode on odd sizes), a
+    layer with many input channels, float64: the two steps, the same result."""
+    from fastconv.ops.conv import _conv2d_bias_relu, _conv2d_relu_max_pool2d
+    for x, weight in ((randn(2, 3, 9, 11), randn(8, 3, 3, 3)),
+                      (randn(2, 16, 8, 8), randn(8, 16, 3, 3))):
+        for dtype in (np.float32, np.float64):
+            x, weight = x.astype(dtype), weight.astype(dtype)
+            expected = ops.max_pool2d(_conv2d_bias_relu(x, weight, padding=1), return_indices=True,
+                                      **pool)
+            pooled, indices, _ = _conv2d_relu_max_pool2d(x, weight, padding=1, pool=pool)
+            assert pooled.dtype == dtype and pooled.tobytes() == expected[0].tobytes()
+            np.testing.assert_array_equal(indices, expected[1])
+
+
 @pytest.mark.parametrize("shape", [
     # (N, C, H, W, OC, K, pad): LeNet-5's C3 (one 16-channel vector, blocks of 5 filter rows
     # of 5 taps), the simple CNN's conv2 (4 vectors, blocks of 9 rows of 3, the last one

@@ -65,6 +65,16 @@ cdef extern from "conv.h" nogil:
         int64_t N, int64_t C, int64_t H, int64_t W,
         int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
         int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left, int num_threads)
+    int conv2d_forward_relu_max_pool_f32(float *pooled, int64_t *indices, const float *x,
+        const float *w, const float *bias, int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
+    int conv2d_forward_relu_max_pool_f64(double *pooled, int64_t *indices, const double *x,
+        const double *w, const double *bias, int64_t N, int64_t C, int64_t H, int64_t W,
+        int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+        int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+        int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads)
     int conv2d_forward_direct_simd_f32(int kernel, float *out, const float *x, const float *w,
                                        const float *bias, int relu, int64_t N, int64_t C, int64_t H,
                                        int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
@@ -171,6 +181,29 @@ def conv2d_forward(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
             conv2d_forward_f64(&out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
                                x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
                                stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+
+
+def conv2d_forward_relu_max_pool(floating[:, :, :, ::1] pooled,      # OUT (N, OC, OH/2, OW/2)
+                                  int64_t[:, :, :, ::1] indices,         # OUT (N, OC, OH/2, OW/2)
+                                  const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                                  const floating[:, :, :, ::1] w,         # IN  (OC, C/groups, KH, KW)
+                                  const floating[::1] bias,               # IN  (OC,), or zeros for none
+                                  bint has_bias, int64_t OH, int64_t OW,  # the convolution's output size
+                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                                  int64_t dilation_h, int64_t dilation_w, int64_t groups, int num_threads):
+    """max_pool2d(relu(conv2d(...)), 2, 2) with its indices in one pass; returns False, having
+    written nothing, where that kernel does not run (then call conv2d_forward and pool)."""
+    cdef int done
+    with nogil:
+        if floating is float:
+            done = conv2d_forward_relu_max_pool_f32(&pooled[0, 0, 0, 0], &indices[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL,
+                                                    x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], OH, OW,
+                                                    stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+        else:
+            done = conv2d_forward_relu_max_pool_f64(&pooled[0, 0, 0, 0], &indices[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL,
+                                                    x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], OH, OW,
+                                                    stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w, groups, num_threads)
+    return done != 0
 
 
 def conv2d_forward_depthwise(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)

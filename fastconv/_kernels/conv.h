@@ -126,6 +126,25 @@ int conv2d_backward_weight_fewtaps_f64(double *grad_w, const double *grad_out, c
                                        int64_t pad_left, int64_t dilation_h, int64_t dilation_w,
                                        int num_threads);
 
+/* max_pool2d(relu(conv2d(...)), 2x2, stride 2, floor mode) in one pass, the pooled values
+ * and their indices (flat in the OH x OW plane), for the layers whose forward runs the stems'
+ * direct kernel (conv_stem_avx512.h); returns 0, having written nothing, for the others.
+ * pooled, indices: (N, OC, OH/2, OW/2) OUT; the rest as conv2d_forward (bias may be NULL). */
+int conv2d_forward_relu_max_pool_f32(float *pooled, int64_t *indices, const float *x,
+                                     const float *w, const float *bias,
+                                     int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                     int64_t pad_left, int64_t dilation_h, int64_t dilation_w,
+                                     int64_t groups, int num_threads);
+int conv2d_forward_relu_max_pool_f64(double *pooled, int64_t *indices, const double *x,
+                                     const double *w, const double *bias,
+                                     int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                                     int64_t pad_left, int64_t dilation_h, int64_t dilation_w,
+                                     int64_t groups, int num_threads);
+
 /* The direct AVX-512 forwards that conv2d_forward runs for some small layers, whatever its
  * policy says, for tests: the stems' (conv_stem_avx512.h: stride 1, few input channels and
  * taps) and the one over output-channel vectors (conv_ocvec_avx512.h: small stride-1

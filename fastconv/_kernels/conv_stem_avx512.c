@@ -40,18 +40,73 @@ enum { CHANNELS = FC_FEWTAPS_CHANNELS, TAPS = FC_FEWTAPS_TAPS, LANES = FC_STEM_L
  * channels, each broadcast: 4 loads and 6 broadcasts for 24 multiply-adds on rows of up to
  * 32 outputs, 2 and 12 for 24 on rows of up to 16. Two rows a block rather than one
  * (measured, alternating): LeNet-5's C1 (6 channels: one block, not half of one) 0.59x the
- * time, the CIFAR stem 0.93x, the simple CNN's conv1 0.97-1.06x. */
+ * time, the CIFAR stem 0.93x, the simple CNN's conv1 0.97-1.06x. A block's two rows are
+ * also one row of 2x2 stride-2 pooling windows, so the kernel can pool its own output
+ * (store_pooled) for conv + ReLU + max-pool layers, instead of writing it. */
 
 enum { FORWARD_ACCUMULATORS = 24, FORWARD_MAX_VECTORS = 4 };
 
+/* Where forward_rows puts a block's results: the rows themselves, or (pool_indices set)
+ * their 2x2 stride-2 max pool. The block's first output is (oh, ow0) of its planes. */
+typedef struct {
+    float *out;               /* the block's first output (or pooled output), channel 0 */
+    int64_t *pool_indices;    /* NULL, or the pooled outputs' indices, beside `out` */
+    int64_t plane, OW;        /* the planes' sizes and row length, of what `out` holds */
+    int64_t first_index;      /* pooling: oh * (conv output width) + ow0 */
+    int64_t conv_width;       /* pooling: the conv output's row length */
+} forward_target;
+
+/* The 2x2 stride-2 max pool of one output channel's two rows y[0], y[1] (VECTORS vectors
+ * each, bias and ReLU applied): pooled column p of the chunk takes its columns 2p and 2p + 1
+ * of both rows in max_pool2d's order (the first row's two, then the second's; a later
+ * value wins if greater or NaN) and keeps the winner's flat index in the conv output's plane.
+ * Writes the first `pooled_valid` of the chunk's 8 * VECTORS pooled columns. */
+FC_AVX512 static inline __attribute__((always_inline)) void
+store_pooled(float *restrict pooled, int64_t *restrict indices, const __m512 *y0,
+             const __m512 *y1, int64_t first_index, int64_t conv_width, int64_t pooled_valid,
+             const int VECTORS)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
+                                           16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 second = y0[VECTORS - 1], second_below = y1[VECTORS - 1];
+    const __m512 taps[4] = {  /* window order: (0, 0), (0, 1), (1, 0), (1, 1) */
+        _mm512_permutex2var_ps(y0[0], even, second), _mm512_permutex2var_ps(y0[0], odd, second),
+        _mm512_permutex2var_ps(y1[0], even, second_below),
+        _mm512_permutex2var_ps(y1[0], odd, second_below) };
+    const __m512i column = _mm512_add_epi32(_mm512_set1_epi32((int32_t)first_index),
+                                            _mm512_slli_epi32(_mm512_setr_epi32(
+                                                0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+                                                14, 15), 1));
+    const int32_t tap_offsets[4] = { 0, 1, (int32_t)conv_width, (int32_t)conv_width + 1 };
+    __m512 best = taps[0];
+    __m512i best_index = column;
+    for (int t = 1; t < 4; t++) {
+        const __mmask16 take = _mm512_cmp_ps_mask(taps[t], best, _CMP_GT_OQ)
+                             | _mm512_cmp_ps_mask(taps[t], taps[t], _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps(best, take, taps[t]);
+        best_index = _mm512_mask_add_epi32(best_index, take, column,
+                                           _mm512_set1_epi32(tap_offsets[t]));
+    }
+    const __mmask16 lanes = pooled_valid >= LANES ? (__mmask16)0xFFFF
+                          : (__mmask16)((1u << pooled_valid) - 1);
+    _mm512_mask_storeu_ps(pooled, lanes, best);
+    _mm512_mask_storeu_epi64(indices, (__mmask8)lanes,
+                             _mm512_cvtepi32_epi64(_mm512_castsi512_si256(best_index)));
+    _mm512_mask_storeu_epi64(indices + 8, (__mmask8)(lanes >> 8),
+                             _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(best_index, 1)));
+}
+
 /* out rows: acc[j][r][v] = sum over the taps t, in order, of weights[t * CHANNELS_ + j] times
  * the 16 inputs at row + r * cols + offsets[t] + 16 v, for the block's CHANNELS_ output
- * channels, ROWS output rows and VECTORS vectors of each; then bias, ReLU and the stores into
- * out + j * plane + r * OW + 16 v of the first `valid` columns of the first `rows` rows.
+ * channels, ROWS output rows and VECTORS vectors of each; then bias, ReLU and either the
+ * stores into to->out + j * plane + r * OW + 16 v of the first `valid` columns of the first
+ * `rows` rows, or (to->pool_indices set, ROWS 2) their pool (store_pooled) into
+ * to->out + j * plane, of the first `valid` / 2 pooled columns, none if rows < 2.
  * CHANNELS_, ROWS and VECTORS are constants once inlined; channels <= CHANNELS_ of them are
  * real. */
 FC_AVX512 static inline __attribute__((always_inline)) void
-forward_rows(float *restrict out, int64_t plane, int64_t OW, const float *restrict row,
+forward_rows(const forward_target *to, const float *restrict row,
              int64_t cols, const int64_t *restrict offsets, int64_t taps,
              const float *restrict weights, const float *restrict bias, int relu,
              int64_t channels, int64_t rows, int64_t valid, const int CHANNELS_,
@@ -84,34 +139,44 @@ forward_rows(float *restrict out, int64_t plane, int64_t OW, const float *restri
             break;
 #pragma GCC unroll 4
         for (int q = 0; q < ROWS * VECTORS; q++) {
-            const int r = q / VECTORS, v = q % VECTORS;
-            if (r >= rows)
-                break;
             __m512 y = acc[j][q];
             if (bias)
                 y = _mm512_add_ps(y, _mm512_set1_ps(bias[j]));
             if (relu)  /* y where y > 0 or y is NaN, else +0, as the GEMM's epilogue */
                 y = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(y, zero, _CMP_NLE_UQ), y);
-            float *to = out + j * plane + r * OW + v * LANES;
+            acc[j][q] = y;
+        }
+        if (to->pool_indices) {
+            if (ROWS == 2 && rows == 2)
+                store_pooled(to->out + j * to->plane, to->pool_indices + j * to->plane,
+                             &acc[j][0], &acc[j][VECTORS], to->first_index, to->conv_width,
+                             valid / 2, VECTORS);
+            continue;
+        }
+#pragma GCC unroll 4
+        for (int q = 0; q < ROWS * VECTORS; q++) {
+            const int r = q / VECTORS, v = q % VECTORS;
+            if (r >= rows)
+                break;
+            float *at = to->out + j * to->plane + r * to->OW + v * LANES;
             const int64_t lanes = valid - v * LANES;
             if (lanes >= LANES)
-                _mm512_storeu_ps(to, y);
+                _mm512_storeu_ps(at, acc[j][q]);
             else if (lanes > 0)
-                _mm512_mask_storeu_ps(to, (__mmask16)((1u << lanes) - 1), y);
+                _mm512_mask_storeu_ps(at, (__mmask16)((1u << lanes) - 1), acc[j][q]);
         }
     }
 }
 
-FC_AVX512 static void forward_rows_any(float *restrict out, int64_t plane, int64_t OW,
-                                       const float *restrict row, int64_t cols,
-                                       const int64_t *restrict offsets, int64_t taps,
-                                       const float *restrict weights,
+FC_AVX512 static void forward_rows_any(const forward_target *to, const float *restrict row,
+                                       int64_t cols, const int64_t *restrict offsets,
+                                       int64_t taps, const float *restrict weights,
                                        const float *restrict bias, int relu, int64_t channels,
                                        int64_t rows, int64_t valid, int block_rows, int vectors)
 {
 #define FC_FORWARD_ROWS(R, V)                                                                  \
-    forward_rows(out, plane, OW, row, cols, offsets, taps, weights, bias, relu, channels, rows, \
-                 valid, FORWARD_ACCUMULATORS / (R) / (V), R, V)
+    forward_rows(to, row, cols, offsets, taps, weights, bias, relu, channels, rows, valid,     \
+                 FORWARD_ACCUMULATORS / (R) / (V), R, V)
     if (block_rows == 2) {
         if (vectors == 2)
             FC_FORWARD_ROWS(2, 2);
@@ -126,11 +191,13 @@ FC_AVX512 static void forward_rows_any(float *restrict out, int64_t plane, int64
 #undef FC_FORWARD_ROWS
 }
 
-int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x,
-                                    const float *restrict w, const float *restrict bias,
-                                    int relu, int64_t N, int64_t C, int64_t H, int64_t W,
-                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                    int64_t pad_top, int64_t pad_left, int num_threads)
+/* The stems' forward into `out` (N, OC, OH, OW), or with pool_indices into the 2x2
+ * stride-2 max pool of that output, `out` and pool_indices (N, OC, OH / 2, OW / 2). */
+static int stem_forward(float *restrict out, int64_t *restrict pool_indices,
+                        const float *restrict x, const float *restrict w,
+                        const float *restrict bias, int relu, int64_t N, int64_t C, int64_t H,
+                        int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                        int64_t pad_top, int64_t pad_left, int num_threads)
 {
     /* output rows in chunks of up to 2 vectors, two rows a block; the block's output
      * channels fill 24 accumulators */
@@ -142,7 +209,7 @@ int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x
     const int64_t rows = OH + KH - 1, cols = chunks * chunk + KW - 1, taps = C * KH * KW;
     /* a block's second row past an odd last output row reads one bordered row more: zeros */
     const int64_t slack = (block_rows - 1) * cols;
-    const int64_t image_size = C * rows * cols + slack, P = OH * OW;
+    const int64_t image_size = C * rows * cols + slack, P = OH * OW, PH = OH / 2, PW = OW / 2;
     const int64_t tasks = N * blocks;
     const int team = num_threads > 1 && tasks > 1 ? num_threads : 1;
     int64_t *offsets = malloc((size_t)taps * sizeof *offsets);
@@ -180,8 +247,17 @@ int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x
                 for (int64_t oh = 0; oh < OH; oh += block_rows)
                     for (int64_t q = 0; q < chunks; q++) {
                         const int64_t ow0 = q * chunk;
-                        forward_rows_any(out + ((n * OC + oc0) * OH + oh) * OW + ow0, P, OW,
-                                         image + oh * cols + ow0, cols, offsets, taps,
+                        forward_target to = { NULL, NULL, P, OW, oh * OW + ow0, OW };
+                        if (pool_indices) {  /* pooled row oh / 2, pooled column ow0 / 2 */
+                            const int64_t at = ((n * OC + oc0) * PH + oh / 2) * PW + ow0 / 2;
+                            to.out = out + at;
+                            to.pool_indices = pool_indices + at;
+                            to.plane = PH * PW;
+                            to.OW = PW;
+                        } else {
+                            to.out = out + ((n * OC + oc0) * OH + oh) * OW + ow0;
+                        }
+                        forward_rows_any(&to, image + oh * cols + ow0, cols, offsets, taps,
                                          weights + oc0 * taps, bias ? bias + oc0 : NULL, relu,
                                          channels, OH - oh < block_rows ? OH - oh : block_rows,
                                          OW - ow0, block_rows, vectors);
@@ -194,6 +270,30 @@ int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x
     free(weights);
     free(offsets);
     return ready;
+}
+
+int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x,
+                                    const float *restrict w, const float *restrict bias,
+                                    int relu, int64_t N, int64_t C, int64_t H, int64_t W,
+                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                    int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    return stem_forward(out, NULL, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                        pad_left, num_threads);
+}
+
+int fc_conv_forward_stem_relu_max_pool_avx512_f32(float *restrict pooled,
+                                                  int64_t *restrict indices,
+                                                  const float *restrict x,
+                                                  const float *restrict w,
+                                                  const float *restrict bias, int64_t N,
+                                                  int64_t C, int64_t H, int64_t W, int64_t OC,
+                                                  int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                                  int64_t pad_top, int64_t pad_left,
+                                                  int num_threads)
+{
+    return stem_forward(pooled, indices, x, w, bias, 1, N, C, H, W, OC, KH, KW, OH, OW,
+                        pad_top, pad_left, num_threads);
 }
 
 /* ---- backward-weight ------------------------------------------------------------------ */

@@ -76,6 +76,21 @@ int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x
                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                     int64_t pad_top, int64_t pad_left, int num_threads);
 
+/* max_pool2d(fc_conv_forward_stem_avx512_f32's output with relu set, 2x2 windows, stride 2,
+ * floor mode), the pooled values and the flat index of each window's maximum in its
+ * OH x OW plane, as max_pool2d with return_indices gives them (a later window value wins if
+ * greater or NaN), without writing the convolution's output.
+ * pooled, indices: (N, OC, OH / 2, OW / 2) OUT, every element written; the rest as there. */
+int fc_conv_forward_stem_relu_max_pool_avx512_f32(float *restrict pooled,
+                                                  int64_t *restrict indices,
+                                                  const float *restrict x,
+                                                  const float *restrict w,
+                                                  const float *restrict bias, int64_t N,
+                                                  int64_t C, int64_t H, int64_t W, int64_t OC,
+                                                  int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                                  int64_t pad_top, int64_t pad_left,
+                                                  int num_threads);
+
 /* grad_x of a stride-1, dilation-1, one-group layer:
  *     grad_x[n][c][ih][iw] = sum over kh, kw, oc (oc innermost) of
  *                            w[oc][c][kh][kw] * grad_out[n][oc][ih + pad_top - kh][iw + pad_left - kw]

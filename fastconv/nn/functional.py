@@ -8,7 +8,7 @@ import numpy as np
 
 from fastconv import ops
 from fastconv.ops.batchnorm import _batch_norm_relu
-from fastconv.ops.conv import _conv2d_bias_relu
+from fastconv.ops.conv import _conv2d_bias_relu, _conv2d_relu_max_pool2d
 from fastconv.autograd import Function, Tensor, unbroadcast
 from fastconv.random import generator
 
@@ -73,13 +73,14 @@ class Conv2dReLUMaxPool2d(Function):
     """max_pool2d(relu(conv2d(x))) as one node. Backward needs the ReLU mask only where the
     pool sends a gradient, at its windows' maxima, where the conv output equals the pooled
     output: the mask is applied to the pooled gradient (4x smaller for 2x2 windows) before
-    it is scattered, with the same result bit for bit, and the conv output is not kept."""
+    it is scattered, with the same result bit for bit, and the conv output is not kept (for
+    stems with 2x2 stride-2 pooling, not even written: the kernel pools its own output)."""
 
     def forward(self, x, weight, bias, geometry, pool):
-        activation = _conv2d_bias_relu(x, weight, bias, **geometry)
-        out, self.indices = ops.max_pool2d(activation, return_indices=True, **pool)
+        out, self.indices, self.activation_shape = _conv2d_relu_max_pool2d(
+            x, weight, bias, **geometry, pool=pool)
         self.save_for_backward(x, weight, out)
-        self.geometry, self.activation_shape = geometry, activation.shape
+        self.geometry = geometry
         return out
 
     def backward(self, grad_out):

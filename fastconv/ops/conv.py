@@ -17,6 +17,7 @@ from fastconv.ops._validate import (
     as_array, as_bool_tuple, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
     float_dtype, get_num_threads, window_output_size,
 )
+from fastconv.ops.pool import max_pool2d, max_pool_geometry
 
 _LAYOUTS = {
     1: ("(N, C, L)", "(OC, C/groups, K)", "L"),
@@ -227,6 +228,38 @@ def _conv2d_bias_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, gro
     x, weight, bias, geometry, dtype, out_shape = _forward_args(
         x, weight, bias, stride, padding, dilation, groups, nd=2)
     return _forward(x, weight, bias, geometry, dtype, out_shape, relu=True)
+
+
+def _conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *,
+                            pool):
+    """max_pool2d(relu(conv2d(x, weight, bias, ...)), **pool, return_indices=True) as
+    (pooled, indices, the convolution's output shape). Private: for the autograd layer's fused
+    conv + ReLU + max-pool node. A 2x2 stride-2 pool (no padding or dilation, no window added
+    by ceil_mode) over a layer the stems' direct kernel runs is done in one pass, without
+    writing the convolution's output; other layers take the two steps. Same bits either way."""
+    x, weight, bias, geometry, dtype, out_shape = _forward_args(
+        x, weight, bias, stride, padding, dilation, groups, nd=2)
+    window, pool_stride, pool_padding, pool_dilation, pooled_size = max_pool_geometry(
+        out_shape, pool["kernel_size"], pool.get("stride"), pool.get("padding", 0),
+        pool.get("dilation", 1), pool.get("ceil_mode", False))
+    oh, ow = out_shape[2:]
+    one_pass = (window == (2, 2) and pool_stride == (2, 2) and pool_padding == (0, 0)
+                and pool_dilation == (1, 1) and pooled_size == (oh // 2, ow // 2)
+                and out_shape[0] > 0 and min(pooled_size) > 0
+                and not _is_dense(x, weight, geometry))
+    if one_pass:
+        pooled = np.empty(out_shape[:2] + pooled_size, dtype=dtype)
+        indices = np.empty(pooled.shape, dtype=np.int64)
+        has_bias = bias is not None
+        bias = contiguous(bias, dtype) if has_bias else np.zeros(1, dtype=dtype)
+        if _conv.conv2d_forward_relu_max_pool(
+                pooled, indices, contiguous(x, dtype), contiguous(weight, dtype), bias, has_bias,
+                oh, ow, *_kernel_geometry(geometry), get_num_threads()):
+            return pooled, indices, out_shape
+        bias = bias if has_bias else None
+    activation = _forward(x, weight, bias, geometry, dtype, out_shape, relu=True)
+    pooled, indices = max_pool2d(activation, return_indices=True, **pool)
+    return pooled, indices, out_shape
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1,
