@@ -680,19 +680,23 @@ def test_direct_forwards_give_the_gemms_bits(case):
     np.testing.assert_array_equal(no_bias, ops.conv2d(x, weight, padding=pad))
 
 
-# (N, C, H, W, OC, K, pad) of stems whose forward can pool in its epilogue: the simple CNN's
-# conv1 (26-wide rows: 13 pooled columns of one 32-wide chunk), LeNet-5's C1 (6 channels,
-# one block), the CIFAR stem (a short last block), 9 rows of 40 (two chunks; an odd last
-# row and column that the pool drops), rows of 5 (one vector), one image.
+# (N, C, H, W, OC, K, pad) of layers whose direct forward can pool its output. The stems':
+# the simple CNN's conv1 (26-wide rows: 13 pooled columns of one 32-wide chunk), LeNet-5's C1
+# (6 channels, one block), the CIFAR stem (a short last block), 9 rows of 40 (two chunks; an
+# odd last row and column that the pool drops), rows of 5 (one vector), one image. Over
+# output-channel vectors: the simple CNN's conv2 (11x11: the last row and column dropped),
+# LeNet-5's C3 (16 channels), padded 48 channels (virtual runs over 13-wide rows), rows of 14.
 ONE_PASS_POOLS = [(3, 1, 28, 28, 32, 3, 0), (2, 1, 28, 28, 6, 5, 2), (2, 3, 32, 32, 64, 3, 1),
-                  (3, 2, 9, 40, 30, 3, 1), (2, 1, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2)]
+                  (3, 2, 9, 40, 30, 3, 1), (2, 1, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2),
+                  (8, 32, 13, 13, 64, 3, 0), (8, 6, 14, 14, 16, 5, 0), (8, 7, 13, 13, 48, 3, 1),
+                  (8, 5, 16, 16, 32, 3, 0)]
 
 
 @pytest.mark.parametrize("shape", ONE_PASS_POOLS)
 @pytest.mark.parametrize("integers", [False, True])
 def test_conv_relu_max_pool_in_one_pass_gives_the_two_steps_bits(shape, integers):
-    """The stems' forward pooling its own output (2x2, stride 2): values, indices (ties to
-    the first maximum: integer inputs tie often, and ReLU makes zeros), NaN, any threads."""
+    """A direct forward pooling its own output (2x2, stride 2): values, indices (ties to the
+    first maximum: integer inputs tie often, and ReLU makes zeros), NaN, any threads."""
     from fastconv.ops.conv import _conv2d_bias_relu, _conv2d_relu_max_pool2d
     n, c, h, w, oc, k, pad = shape
     rng = np.random.default_rng(sum(shape))
@@ -719,7 +723,7 @@ def test_conv_relu_max_pool_in_one_pass_gives_the_two_steps_bits(shape, integers
                                              weight, bias, True, out_h, out_w, 1, 1, pad, pad,
                                              1, 1, 1, 1)
     if not ran:
-        pytest.skip("the stems' one-pass pooling runs on AVX-512 only")
+        pytest.skip("the direct forwards' one-pass pooling runs on AVX-512 only")
 
 
 @pytest.mark.parametrize("pool", [dict(kernel_size=3, stride=2), dict(kernel_size=2, ceil_mode=True),

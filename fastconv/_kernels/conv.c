@@ -202,37 +202,40 @@ static inline int direct_forward_f64(int kernel, double *restrict out, const dou
     return 0;
 }
 
-/* The stems' forward with ReLU and a 2x2 stride-2 max pool (conv_stem_avx512.h) where
- * has_stem_kernels says so; returns 0, having written nothing, elsewhere. */
-static inline int stem_relu_max_pool_f32(float *restrict pooled, int64_t *restrict indices,
-                                         const float *restrict x, const float *restrict w,
-                                         const float *restrict bias, int64_t N, int64_t C,
-                                         int64_t H, int64_t W, int64_t OC, int64_t KH,
-                                         int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                                         int64_t pad_left, int num_threads)
+/* The direct forwards (FC_DIRECT_FORWARD_*) with ReLU and a 2x2 stride-2 max pool of their
+ * output, under the same condition; returns 0, having written nothing, elsewhere. */
+static inline int direct_relu_max_pool_f32(int kernel, float *restrict pooled,
+                                           int64_t *restrict indices, const float *restrict x,
+                                           const float *restrict w, const float *restrict bias,
+                                           int64_t N, int64_t C, int64_t H, int64_t W,
+                                           int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                                           int64_t OW, int64_t pad_top, int64_t pad_left,
+                                           int num_threads)
 {
-#ifdef FC_CONV_STEM_AVX512
+#if defined(FC_CONV_STEM_AVX512) && defined(FC_CONV_OCVEC_AVX512)
     if (has_stem_kernels_f32())
-        return fc_conv_forward_stem_relu_max_pool_avx512_f32(pooled, indices, x, w, bias, N, C,
-                                                             H, W, OC, KH, KW, OH, OW, pad_top,
-                                                             pad_left, num_threads);
+        return (kernel == FC_DIRECT_FORWARD_STEM ? fc_conv_forward_stem_relu_max_pool_avx512_f32
+                                                 : fc_conv_forward_ocvec_relu_max_pool_avx512_f32)(
+            pooled, indices, x, w, bias, N, C, H, W, OC, KH, KW, OH, OW, pad_top, pad_left,
+            num_threads);
 #endif
-    (void)pooled, (void)indices, (void)x, (void)w, (void)bias, (void)N, (void)C, (void)H;
-    (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top, (void)pad_left;
-    (void)num_threads;
+    (void)kernel, (void)pooled, (void)indices, (void)x, (void)w, (void)bias, (void)N, (void)C;
+    (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top;
+    (void)pad_left, (void)num_threads;
     return 0;
 }
 
-static inline int stem_relu_max_pool_f64(double *restrict pooled, int64_t *restrict indices,
-                                         const double *restrict x, const double *restrict w,
-                                         const double *restrict bias, int64_t N, int64_t C,
-                                         int64_t H, int64_t W, int64_t OC, int64_t KH,
-                                         int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                                         int64_t pad_left, int num_threads)
+static inline int direct_relu_max_pool_f64(int kernel, double *restrict pooled,
+                                           int64_t *restrict indices, const double *restrict x,
+                                           const double *restrict w,
+                                           const double *restrict bias, int64_t N, int64_t C,
+                                           int64_t H, int64_t W, int64_t OC, int64_t KH,
+                                           int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
+                                           int64_t pad_left, int num_threads)
 {
-    (void)pooled, (void)indices, (void)x, (void)w, (void)bias, (void)N, (void)C, (void)H;
-    (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top, (void)pad_left;
-    (void)num_threads;
+    (void)kernel, (void)pooled, (void)indices, (void)x, (void)w, (void)bias, (void)N, (void)C;
+    (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top;
+    (void)pad_left, (void)num_threads;
     return 0;
 }
 

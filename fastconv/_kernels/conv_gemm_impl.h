@@ -135,15 +135,18 @@ static inline int FC_FN(use_stem_forward)(const conv_shape *s)
 }
 
 /* max_pool2d(relu(conv2d(x, w, bias)), 2x2 windows, stride 2, floor mode) in one pass
- * where the stems' forward runs (use_stem_forward), without the convolution's output;
+ * where a direct forward runs (use_stem_forward, use_ocvec), without writing the
+ * convolution's output to memory;
  * returns 0, having written nothing, elsewhere (the caller then runs the two steps).
  * pooled, indices: (N, OC, OH / 2, OW / 2) OUT, indices flat in the OH x OW plane, as
  * max_pool2d gives them;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;  bias: (OC,)
  * IN or NULL. Measured against the two steps (alternating, batch 64, 1 / 2 threads): the
- * simple CNN's conv1 (1 -> 32, 3x3 on 28x28) 1.13 -> 0.60 / 0.92 -> 0.40 ms, LeNet-5's C1
- * (1 -> 6, 5x5 padded) 0.35 -> 0.23 / 0.43 -> 0.19 ms, the CIFAR stem 4.5 -> 3.4 / 3.6 ->
- * 2.4 ms: the pool no longer reads the convolution's output back, nor does the forward
- * write it; whole training steps 0.97x (simple CNN) and 0.96-0.98x (LeNet-5) the time. */
+ * simple CNN's conv1 (1 -> 32, 3x3 on 28x28) 1.13 -> 0.60 / 0.92 -> 0.40 ms and conv2
+ * (32 -> 64, 3x3 on 13x13) 4.35 -> 3.59 / 2.73 -> 2.04 ms, LeNet-5's C1 (1 -> 6, 5x5
+ * padded) 0.35 -> 0.23 / 0.43 -> 0.19 ms and C3 (6 -> 16, 5x5 on 14x14) 0.71 -> 0.52 /
+ * 0.52 -> 0.31 ms, the CIFAR stem 4.5 -> 3.4 / 3.6 -> 2.4 ms: the pool no longer reads the
+ * convolution's output back, nor does the forward write it out; the simple CNN's training
+ * step 0.89x / 0.88x the time with both layers pooled in one pass. */
 int FC_FN(conv2d_forward_relu_max_pool)(real *restrict pooled, int64_t *restrict indices,
                                         const real *restrict x, const real *restrict w,
                                         const real *restrict bias,
@@ -156,11 +159,14 @@ int FC_FN(conv2d_forward_relu_max_pool)(real *restrict pooled, int64_t *restrict
     conv_shape s;
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
-    const int fused = table && !FC_FN(use_direct)(&s) && FC_FN(use_stem_forward)(&s) &&
-                      OH * OW <= INT32_MAX;
+    const int direct = table && !FC_FN(use_direct)(&s) && OH * OW <= INT32_MAX;
+    const int kernel = !direct ? -1
+                     : FC_FN(use_stem_forward)(&s) ? FC_DIRECT_FORWARD_STEM
+                     : FC_FN(use_ocvec)(&s, N) ? FC_DIRECT_FORWARD_OCVEC : -1;
     free(table);
-    return fused && FC_FN(stem_relu_max_pool)(pooled, indices, x, w, bias, N, C, H, W, OC, KH,
-                                              KW, OH, OW, pad_top, pad_left, num_threads);
+    return kernel >= 0 &&
+           FC_FN(direct_relu_max_pool)(kernel, pooled, indices, x, w, bias, N, C, H, W, OC, KH,
+                                       KW, OH, OW, pad_top, pad_left, num_threads);
 }
 
 /* Whether backward-weight takes the direct kernel over output-channel vectors

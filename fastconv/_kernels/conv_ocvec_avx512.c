@@ -16,7 +16,9 @@
  * 2 rows of 10 for C3, 1 row of 11 x 2 channel vectors for conv2), each row read at
  * consecutive addresses per tap; other widths take runs of consecutive virtual pixels
  * across rows, computing and dropping the KW - 1 virtual columns past each row (measured:
- * whole rows took 0.87x the time of virtual runs on C3, 0.84x on conv2). */
+ * whole rows took 0.87x the time of virtual runs on C3, 0.84x on conv2). Where a 2x2 max
+ * pool follows, an image's outputs for a block of channels stay in a small pixel-major
+ * buffer, pooled from there (pool_block), and only the pooled values leave. */
 #include "conv_ocvec_avx512.h"
 
 #ifdef FC_CONV_OCVEC_AVX512
@@ -114,11 +116,52 @@ FC_AVX512 static void ocvec_block_any(float *restrict tile, const float *restric
 #undef FC_OCVEC_ROWS
 }
 
-int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
-                                     const float *restrict w, const float *restrict bias,
-                                     int relu, int64_t N, int64_t C, int64_t H, int64_t W,
-                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                     int64_t pad_top, int64_t pad_left, int num_threads)
+/* The 2x2 stride-2 max pool (floor mode) of one image's output for a block of `channels`
+ * output channels (a multiple of 16), held pixel-major: conv[p * channels + j] for pixel p
+ * of OH x OW. Each window's four values are taken in max_pool2d's order (its first row's
+ * two, then the second's; a later value wins if greater or NaN), 16 channels a vector; the
+ * results go pixel-major into rows / row_indices (PH * PW * channels), then to pooled and
+ * indices, channel j's plane (PH x PW) at j * PH * PW. */
+FC_AVX512 static void pool_block(float *restrict pooled, int64_t *restrict indices,
+                                 float *restrict rows, int32_t *restrict row_indices,
+                                 const float *restrict conv, int64_t channels, int64_t OW,
+                                 int64_t PH, int64_t PW)
+{
+    const int64_t window[4] = { 0, 1, OW, OW + 1 };
+    for (int64_t ph = 0; ph < PH; ph++)
+        for (int64_t pw = 0; pw < PW; pw++) {
+            const int64_t first = 2 * ph * OW + 2 * pw, at = (ph * PW + pw) * channels;
+            for (int64_t j = 0; j < channels; j += LANES) {
+                __m512 best = _mm512_loadu_ps(conv + first * channels + j);
+                __m512i best_index = _mm512_set1_epi32((int32_t)first);
+                for (int t = 1; t < 4; t++) {
+                    const __m512 v = _mm512_loadu_ps(conv + (first + window[t]) * channels + j);
+                    const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ)
+                                         | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                    best = _mm512_mask_mov_ps(best, take, v);
+                    best_index = _mm512_mask_mov_epi32(
+                        best_index, take, _mm512_set1_epi32((int32_t)(first + window[t])));
+                }
+                _mm512_storeu_ps(rows + at + j, best);
+                _mm512_storeu_si512(row_indices + at + j, best_index);
+            }
+        }
+    const int64_t plane = PH * PW;
+    for (int64_t j = 0; j < channels; j++)
+        for (int64_t q = 0; q < plane; q++) {
+            pooled[j * plane + q] = rows[q * channels + j];
+            indices[j * plane + q] = row_indices[q * channels + j];
+        }
+}
+
+/* The forward into `out` (N, OC, OH, OW), or with pool_indices into the 2x2 stride-2 max
+ * pool of its output, `out` and pool_indices (N, OC, OH / 2, OW / 2): each image's block of
+ * channels is then written pixel-major into a per-thread buffer, and pooled from there. */
+static int ocvec_forward(float *restrict out, int64_t *restrict pool_indices,
+                         const float *restrict x, const float *restrict w,
+                         const float *restrict bias, int relu, int64_t N, int64_t C, int64_t H,
+                         int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                         int64_t pad_top, int64_t pad_left, int num_threads)
 {
     const int vectors = OC % (2 * LANES) == 0 ? 2 : 1;
     const int64_t block_channels = vectors * LANES;
@@ -136,7 +179,13 @@ int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict 
     int64_t *tap_offsets = malloc((size_t)taps * sizeof *tap_offsets);
     float *weights = malloc((size_t)(OC * taps) * sizeof(float));
     float *bordered = malloc((size_t)(team * image_size) * sizeof(float));  /* one per thread */
-    const int ready = tap_offsets && weights && bordered;
+    /* pooling, per thread: the block's outputs pixel-major, then its pooled values and
+     * indices pixel-major */
+    const int64_t PH = OH / 2, PW = OW / 2;
+    const int64_t pool_scratch = pool_indices ? (P + 2 * PH * PW) * block_channels : 0;
+    float *pool_buffers = pool_indices
+        ? malloc((size_t)(team * pool_scratch) * sizeof(float)) : NULL;
+    const int ready = tap_offsets && weights && bordered && (!pool_indices || pool_buffers);
     if (ready) {
         fc_bordered_tap_offsets(tap_offsets, C, KH, KW, rows, cols);
         fc_filters_by_block(weights, w, OC, taps, block_channels);
@@ -149,6 +198,7 @@ int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict 
         rank = omp_get_thread_num();
 #endif
         float *image = bordered + rank * image_size;
+        float *conv_rows = pool_buffers ? pool_buffers + rank * pool_scratch : NULL;
         float tile[BLOCK_VECTORS * LANES];
         #pragma omp for schedule(static)
         for (int64_t n = 0; n < (ready ? N : 0); n++) {
@@ -164,26 +214,62 @@ int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict 
                         const int64_t at = q0 + r * cols + q, oh = at / cols, ow = at % cols;
                         if (oh >= OH || ow >= OW)
                             continue;  /* past the last row, or a virtual column: dropped */
-                        float *dst = out + (n * OC + oc0) * P + oh * OW + ow;
+                        /* the output at channel stride P, or pixel-major for the pool */
+                        float *dst = conv_rows ? conv_rows + (oh * OW + ow) * block_channels
+                                               : out + (n * OC + oc0) * P + oh * OW + ow;
+                        const int64_t channel_stride = conv_rows ? 1 : P;
                         for (int64_t j = 0; j < block_channels; j++) {
                             float v = tile[i * block_channels + j];
                             if (bias)
                                 v += bias[oc0 + j];
                             if (relu)
                                 v = v > 0 || v != v ? v : 0.0f;  /* NaN kept */
-                            dst[j * P] = v;
+                            dst[j * channel_stride] = v;
                         }
                     }
+                }
+                if (conv_rows) {
+                    const int64_t at = (n * OC + oc0) * PH * PW;
+                    float *pooled_rows = conv_rows + P * block_channels;
+                    pool_block(out + at, pool_indices + at, pooled_rows,
+                               (int32_t *)(pooled_rows + PH * PW * block_channels), conv_rows,
+                               block_channels, OW, PH, PW);
                 }
             }
         }
         fc_flush_denormals_end(caller_mode);
     }
+    free(pool_buffers);
     free(bordered);
     free(weights);
     free(tap_offsets);
     return ready;
 }
+
+int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
+                                     const float *restrict w, const float *restrict bias,
+                                     int relu, int64_t N, int64_t C, int64_t H, int64_t W,
+                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                                     int64_t pad_top, int64_t pad_left, int num_threads)
+{
+    return ocvec_forward(out, NULL, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+                         pad_left, num_threads);
+}
+
+int fc_conv_forward_ocvec_relu_max_pool_avx512_f32(float *restrict pooled,
+                                                   int64_t *restrict indices,
+                                                   const float *restrict x,
+                                                   const float *restrict w,
+                                                   const float *restrict bias, int64_t N,
+                                                   int64_t C, int64_t H, int64_t W, int64_t OC,
+                                                   int64_t KH, int64_t KW, int64_t OH,
+                                                   int64_t OW, int64_t pad_top,
+                                                   int64_t pad_left, int num_threads)
+{
+    return ocvec_forward(pooled, indices, x, w, bias, 1, N, C, H, W, OC, KH, KW, OH, OW,
+                         pad_top, pad_left, num_threads);
+}
+
 /* ---- backward-weight ------------------------------------------------------------------
  * The transpose of the forward's scheme: one vector holds 16 output channels' gradients at
  * one pixel (grad_out laid channels-last, one image and 16 channels at a time), and each
