@@ -168,8 +168,10 @@ static inline int stem_data_f64(double *restrict grad_x, const double *restrict 
 /* The direct AVX-512 forwards, one contract for two kernels (conv.h's
  * FC_DIRECT_FORWARD_*): the stems' (conv_stem_avx512.h) and the one over output-channel
  * vectors (conv_ocvec_avx512.h), where has_stem_kernels says so (float on an engine running
- * avx512); returns 0, having written nothing, elsewhere. */
-static inline int direct_forward_f32(int kernel, float *restrict out, const float *restrict x,
+ * avx512); returns 0, having written nothing, elsewhere. pool_indices: NULL, or the 2x2
+ * max-pool of the output instead (see the kernels). */
+static inline int direct_forward_f32(int kernel, float *restrict out,
+                                     int64_t *restrict pool_indices, const float *restrict x,
                                      const float *restrict w, const float *restrict bias,
                                      int relu, int64_t N, int64_t C, int64_t H, int64_t W,
                                      int64_t OC, int64_t KH, int64_t KW, int64_t OH,
@@ -180,62 +182,26 @@ static inline int direct_forward_f32(int kernel, float *restrict out, const floa
     if (has_stem_kernels_f32())
         return (kernel == FC_DIRECT_FORWARD_STEM ? fc_conv_forward_stem_avx512_f32
                                                  : fc_conv_forward_ocvec_avx512_f32)(
-            out, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top, pad_left,
-            num_threads);
+            out, pool_indices, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
+            pad_left, num_threads);
 #endif
-    (void)kernel, (void)out, (void)x, (void)w, (void)bias, (void)relu, (void)N, (void)C;
-    (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top;
-    (void)pad_left, (void)num_threads;
+    (void)kernel, (void)out, (void)pool_indices, (void)x, (void)w, (void)bias, (void)relu;
+    (void)N, (void)C, (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW;
+    (void)pad_top, (void)pad_left, (void)num_threads;
     return 0;
 }
 
-static inline int direct_forward_f64(int kernel, double *restrict out, const double *restrict x,
+static inline int direct_forward_f64(int kernel, double *restrict out,
+                                     int64_t *restrict pool_indices, const double *restrict x,
                                      const double *restrict w, const double *restrict bias,
                                      int relu, int64_t N, int64_t C, int64_t H, int64_t W,
                                      int64_t OC, int64_t KH, int64_t KW, int64_t OH,
                                      int64_t OW, int64_t pad_top, int64_t pad_left,
                                      int num_threads)
 {
-    (void)kernel, (void)out, (void)x, (void)w, (void)bias, (void)relu, (void)N, (void)C;
-    (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top;
-    (void)pad_left, (void)num_threads;
-    return 0;
-}
-
-/* The direct forwards (FC_DIRECT_FORWARD_*) with ReLU and a 2x2 stride-2 max pool of their
- * output, under the same condition; returns 0, having written nothing, elsewhere. */
-static inline int direct_relu_max_pool_f32(int kernel, float *restrict pooled,
-                                           int64_t *restrict indices, const float *restrict x,
-                                           const float *restrict w, const float *restrict bias,
-                                           int64_t N, int64_t C, int64_t H, int64_t W,
-                                           int64_t OC, int64_t KH, int64_t KW, int64_t OH,
-                                           int64_t OW, int64_t pad_top, int64_t pad_left,
-                                           int num_threads)
-{
-#if defined(FC_CONV_STEM_AVX512) && defined(FC_CONV_OCVEC_AVX512)
-    if (has_stem_kernels_f32())
-        return (kernel == FC_DIRECT_FORWARD_STEM ? fc_conv_forward_stem_relu_max_pool_avx512_f32
-                                                 : fc_conv_forward_ocvec_relu_max_pool_avx512_f32)(
-            pooled, indices, x, w, bias, N, C, H, W, OC, KH, KW, OH, OW, pad_top, pad_left,
-            num_threads);
-#endif
-    (void)kernel, (void)pooled, (void)indices, (void)x, (void)w, (void)bias, (void)N, (void)C;
-    (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top;
-    (void)pad_left, (void)num_threads;
-    return 0;
-}
-
-static inline int direct_relu_max_pool_f64(int kernel, double *restrict pooled,
-                                           int64_t *restrict indices, const double *restrict x,
-                                           const double *restrict w,
-                                           const double *restrict bias, int64_t N, int64_t C,
-                                           int64_t H, int64_t W, int64_t OC, int64_t KH,
-                                           int64_t KW, int64_t OH, int64_t OW, int64_t pad_top,
-                                           int64_t pad_left, int num_threads)
-{
-    (void)kernel, (void)pooled, (void)indices, (void)x, (void)w, (void)bias, (void)N, (void)C;
-    (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW, (void)pad_top;
-    (void)pad_left, (void)num_threads;
+    (void)kernel, (void)out, (void)pool_indices, (void)x, (void)w, (void)bias, (void)relu;
+    (void)N, (void)C, (void)H, (void)W, (void)OC, (void)KH, (void)KW, (void)OH, (void)OW;
+    (void)pad_top, (void)pad_left, (void)num_threads;
     return 0;
 }
 

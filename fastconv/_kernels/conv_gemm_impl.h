@@ -116,8 +116,8 @@ int FC_FN(conv2d_forward_direct_simd)(int kernel, real *restrict out, const real
 {
     const int fits = kernel == FC_DIRECT_FORWARD_STEM ? pad_top <= KH - 1 && pad_left <= KW - 1
                    : kernel == FC_DIRECT_FORWARD_OCVEC && OC % 16 == 0;
-    return fits && FC_FN(direct_forward)(kernel, out, x, w, bias, relu, N, C, H, W, OC, KH, KW,
-                                         OH, OW, pad_top, pad_left, num_threads);
+    return fits && FC_FN(direct_forward)(kernel, out, NULL, x, w, bias, relu, N, C, H, W, OC,
+                                         KH, KW, OH, OW, pad_top, pad_left, num_threads);
 }
 
 /* Whether the forward takes the stems' direct kernel (conv_stem_avx512.h): stride-1
@@ -165,8 +165,8 @@ int FC_FN(conv2d_forward_relu_max_pool)(real *restrict pooled, int64_t *restrict
                      : FC_FN(use_ocvec)(&s, N) ? FC_DIRECT_FORWARD_OCVEC : -1;
     free(table);
     return kernel >= 0 &&
-           FC_FN(direct_relu_max_pool)(kernel, pooled, indices, x, w, bias, N, C, H, W, OC, KH,
-                                       KW, OH, OW, pad_top, pad_left, num_threads);
+           FC_FN(direct_forward)(kernel, pooled, indices, x, w, bias, 1, N, C, H, W, OC, KH,
+                                 KW, OH, OW, pad_top, pad_left, num_threads);
 }
 
 /* Whether backward-weight takes the direct kernel over output-channel vectors
@@ -232,15 +232,15 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         return;
     }
     if (FC_FN(use_stem_forward)(&s) &&
-        FC_FN(direct_forward)(FC_DIRECT_FORWARD_STEM, out, x, w, bias, relu, N, C, H, W, OC,
-                              KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
+        FC_FN(direct_forward)(FC_DIRECT_FORWARD_STEM, out, NULL, x, w, bias, relu, N, C, H, W,
+                              OC, KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;
     }
     if (FC_FN(use_ocvec)(&s, N) &&
-        FC_FN(direct_forward)(FC_DIRECT_FORWARD_OCVEC, out, x, w, bias, relu, N, C, H, W, OC,
-                              KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
+        FC_FN(direct_forward)(FC_DIRECT_FORWARD_OCVEC, out, NULL, x, w, bias, relu, N, C, H, W,
+                              OC, KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;

@@ -154,14 +154,14 @@ FC_AVX512 static void pool_block(float *restrict pooled, int64_t *restrict indic
         }
 }
 
-/* The forward into `out` (N, OC, OH, OW), or with pool_indices into the 2x2 stride-2 max
- * pool of its output, `out` and pool_indices (N, OC, OH / 2, OW / 2): each image's block of
- * channels is then written pixel-major into a per-thread buffer, and pooled from there. */
-static int ocvec_forward(float *restrict out, int64_t *restrict pool_indices,
-                         const float *restrict x, const float *restrict w,
-                         const float *restrict bias, int relu, int64_t N, int64_t C, int64_t H,
-                         int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                         int64_t pad_top, int64_t pad_left, int num_threads)
+/* With pool_indices, each image's outputs for a block of channels are written pixel-major
+ * into a per-thread buffer and pooled from there. */
+int fc_conv_forward_ocvec_avx512_f32(float *restrict out, int64_t *restrict pool_indices,
+                                     const float *restrict x, const float *restrict w,
+                                     const float *restrict bias, int relu, int64_t N, int64_t C,
+                                     int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW,
+                                     int64_t OH, int64_t OW, int64_t pad_top, int64_t pad_left,
+                                     int num_threads)
 {
     const int vectors = OC % (2 * LANES) == 0 ? 2 : 1;
     const int64_t block_channels = vectors * LANES;
@@ -244,30 +244,6 @@ static int ocvec_forward(float *restrict out, int64_t *restrict pool_indices,
     free(weights);
     free(tap_offsets);
     return ready;
-}
-
-int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
-                                     const float *restrict w, const float *restrict bias,
-                                     int relu, int64_t N, int64_t C, int64_t H, int64_t W,
-                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                     int64_t pad_top, int64_t pad_left, int num_threads)
-{
-    return ocvec_forward(out, NULL, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
-                         pad_left, num_threads);
-}
-
-int fc_conv_forward_ocvec_relu_max_pool_avx512_f32(float *restrict pooled,
-                                                   int64_t *restrict indices,
-                                                   const float *restrict x,
-                                                   const float *restrict w,
-                                                   const float *restrict bias, int64_t N,
-                                                   int64_t C, int64_t H, int64_t W, int64_t OC,
-                                                   int64_t KH, int64_t KW, int64_t OH,
-                                                   int64_t OW, int64_t pad_top,
-                                                   int64_t pad_left, int num_threads)
-{
-    return ocvec_forward(pooled, indices, x, w, bias, 1, N, C, H, W, OC, KH, KW, OH, OW,
-                         pad_top, pad_left, num_threads);
 }
 
 /* ---- backward-weight ------------------------------------------------------------------

@@ -16,33 +16,22 @@
  * multiple of 16. act(v) = max(0, v) (NaN kept) when relu is set, else v; bias NULL: none.
  * out: (N, OC, OH, OW) OUT, every element written;  x: (N, C, H, W) IN;
  * w: (OC, C, KH, KW) IN;  bias: (OC,) IN or NULL.
+ * With pool_indices (not NULL): max_pool2d of that output (2x2 windows, stride 2, floor
+ * mode) instead, as fc_conv_forward_stem_avx512_f32 does it: out, pool_indices: (N, OC,
+ * OH / 2, OW / 2) OUT.
  * Each element is one thread's fixed chain of multiply-adds (threads split the images), so
  * the bits do not depend on num_threads. Extra memory, per call: the filters re-laid out
  * (OC * C * KH * KW values) and, per thread, one bordered image (C * (OH + KH - 1) *
- * (OW + KW - 1) values and a few rows more). Returns 0, having written nothing, if that memory
- * cannot be had, else 1. */
-int fc_conv_forward_ocvec_avx512_f32(float *restrict out, const float *restrict x,
-                                     const float *restrict w, const float *restrict bias,
-                                     int relu, int64_t N, int64_t C, int64_t H, int64_t W,
-                                     int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                     int64_t pad_top, int64_t pad_left, int num_threads);
-
-/* max_pool2d(fc_conv_forward_ocvec_avx512_f32's output with relu set, 2x2 windows, stride
- * 2, floor mode), the pooled values and the flat index of each window's maximum in its
- * OH x OW plane, as max_pool2d with return_indices gives them, without writing the
- * convolution's output. pooled, indices: (N, OC, OH / 2, OW / 2) OUT, every element written;
- * the rest as there. Extra memory, per thread: one image's outputs for a block of 16 or 32
- * channels and their pooled values and indices (OH * OW + 2 * (OH / 2) * (OW / 2) values
- * per channel). */
-int fc_conv_forward_ocvec_relu_max_pool_avx512_f32(float *restrict pooled,
-                                                   int64_t *restrict indices,
-                                                   const float *restrict x,
-                                                   const float *restrict w,
-                                                   const float *restrict bias, int64_t N,
-                                                   int64_t C, int64_t H, int64_t W, int64_t OC,
-                                                   int64_t KH, int64_t KW, int64_t OH,
-                                                   int64_t OW, int64_t pad_top,
-                                                   int64_t pad_left, int num_threads);
+ * (OW + KW - 1) values and a few rows more) and, to pool, one image's outputs for a block of
+ * 16 or 32 channels and their pooled values and indices (OH * OW + 2 * (OH / 2) * (OW / 2)
+ * values per channel). Returns 0, having written nothing, if that memory cannot be had,
+ * else 1. */
+int fc_conv_forward_ocvec_avx512_f32(float *restrict out, int64_t *restrict pool_indices,
+                                     const float *restrict x, const float *restrict w,
+                                     const float *restrict bias, int relu, int64_t N, int64_t C,
+                                     int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW,
+                                     int64_t OH, int64_t OW, int64_t pad_top, int64_t pad_left,
+                                     int num_threads);
 
 /* Its backward-weight, over the same output-channel vectors:
  * grad_w[oc][c][kh][kw] = sum over n of (sum over oh, ow, in that order, of

@@ -191,13 +191,12 @@ FC_AVX512 static void forward_rows_any(const forward_target *to, const float *re
 #undef FC_FORWARD_ROWS
 }
 
-/* The stems' forward into `out` (N, OC, OH, OW), or with pool_indices into the 2x2
- * stride-2 max pool of that output, `out` and pool_indices (N, OC, OH / 2, OW / 2). */
-static int stem_forward(float *restrict out, int64_t *restrict pool_indices,
-                        const float *restrict x, const float *restrict w,
-                        const float *restrict bias, int relu, int64_t N, int64_t C, int64_t H,
-                        int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                        int64_t pad_top, int64_t pad_left, int num_threads)
+int fc_conv_forward_stem_avx512_f32(float *restrict out, int64_t *restrict pool_indices,
+                                    const float *restrict x, const float *restrict w,
+                                    const float *restrict bias, int relu, int64_t N, int64_t C,
+                                    int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW,
+                                    int64_t OH, int64_t OW, int64_t pad_top, int64_t pad_left,
+                                    int num_threads)
 {
     /* output rows in chunks of up to 2 vectors, two rows a block; the block's output
      * channels fill 24 accumulators */
@@ -270,30 +269,6 @@ static int stem_forward(float *restrict out, int64_t *restrict pool_indices,
     free(weights);
     free(offsets);
     return ready;
-}
-
-int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x,
-                                    const float *restrict w, const float *restrict bias,
-                                    int relu, int64_t N, int64_t C, int64_t H, int64_t W,
-                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                    int64_t pad_top, int64_t pad_left, int num_threads)
-{
-    return stem_forward(out, NULL, x, w, bias, relu, N, C, H, W, OC, KH, KW, OH, OW, pad_top,
-                        pad_left, num_threads);
-}
-
-int fc_conv_forward_stem_relu_max_pool_avx512_f32(float *restrict pooled,
-                                                  int64_t *restrict indices,
-                                                  const float *restrict x,
-                                                  const float *restrict w,
-                                                  const float *restrict bias, int64_t N,
-                                                  int64_t C, int64_t H, int64_t W, int64_t OC,
-                                                  int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                                  int64_t pad_top, int64_t pad_left,
-                                                  int num_threads)
-{
-    return stem_forward(pooled, indices, x, w, bias, 1, N, C, H, W, OC, KH, KW, OH, OW,
-                        pad_top, pad_left, num_threads);
 }
 
 /* ---- backward-weight ------------------------------------------------------------------ */

@@ -66,30 +66,20 @@ void fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, float *restrict s
  * out: (N, OC, OH, OW) OUT, every element written;  x: (N, C, H, W) IN;
  * w: (OC, C, KH, KW) IN;  bias: (OC,) IN or NULL. The sums are the GEMM engine's, bit for
  * bit, for C * KH * KW up to its k block (512 taps: every stem). Each element is one
- * thread's chain, so the bits do not depend on num_threads. Extra memory, per call: the
- * filters re-laid out (OC * C * KH * KW values) and, per thread, one bordered image
- * (C * (OH + KH - 1) * (OW rounded up to 16, + KW - 1) values). Returns 0, having written
- * nothing, if that memory cannot be had, else 1. */
-int fc_conv_forward_stem_avx512_f32(float *restrict out, const float *restrict x,
-                                    const float *restrict w, const float *restrict bias,
-                                    int relu, int64_t N, int64_t C, int64_t H, int64_t W,
-                                    int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                    int64_t pad_top, int64_t pad_left, int num_threads);
-
-/* max_pool2d(fc_conv_forward_stem_avx512_f32's output with relu set, 2x2 windows, stride 2,
- * floor mode), the pooled values and the flat index of each window's maximum in its
- * OH x OW plane, as max_pool2d with return_indices gives them (a later window value wins if
- * greater or NaN), without writing the convolution's output.
- * pooled, indices: (N, OC, OH / 2, OW / 2) OUT, every element written; the rest as there. */
-int fc_conv_forward_stem_relu_max_pool_avx512_f32(float *restrict pooled,
-                                                  int64_t *restrict indices,
-                                                  const float *restrict x,
-                                                  const float *restrict w,
-                                                  const float *restrict bias, int64_t N,
-                                                  int64_t C, int64_t H, int64_t W, int64_t OC,
-                                                  int64_t KH, int64_t KW, int64_t OH, int64_t OW,
-                                                  int64_t pad_top, int64_t pad_left,
-                                                  int num_threads);
+ * thread's chain, so the bits do not depend on num_threads.
+ * With pool_indices (not NULL): max_pool2d of that output (2x2 windows, stride 2, floor
+ * mode) instead, without writing the output itself: out, pool_indices: (N, OC, OH / 2,
+ * OW / 2) OUT, the pooled values and the flat index of each window's maximum in its OH x OW
+ * plane, as max_pool2d with return_indices gives them (a later window value wins if greater
+ * or NaN). Extra memory, per call: the filters re-laid out (OC * C * KH * KW values) and,
+ * per thread, one bordered image (C * (OH + KH - 1) * (OW rounded up to 16, + KW - 1)
+ * values). Returns 0, having written nothing, if that memory cannot be had, else 1. */
+int fc_conv_forward_stem_avx512_f32(float *restrict out, int64_t *restrict pool_indices,
+                                    const float *restrict x, const float *restrict w,
+                                    const float *restrict bias, int relu, int64_t N, int64_t C,
+                                    int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW,
+                                    int64_t OH, int64_t OW, int64_t pad_top, int64_t pad_left,
+                                    int num_threads);
 
 /* grad_x of a stride-1, dilation-1, one-group layer:
  *     grad_x[n][c][ih][iw] = sum over kh, kw, oc (oc innermost) of
