@@ -23,6 +23,7 @@
 #include <omp.h>
 #endif
 
+#include "avx512_lanes.h"
 #include "conv_direct_layout.h"
 #include "denormals.h"
 
@@ -88,8 +89,7 @@ store_pooled(float *restrict pooled, int64_t *restrict indices, const __m512 *y0
         best_index = _mm512_mask_add_epi32(best_index, take, column,
                                            _mm512_set1_epi32(tap_offsets[t]));
     }
-    const __mmask16 lanes = pooled_valid >= LANES ? (__mmask16)0xFFFF
-                          : (__mmask16)((1u << pooled_valid) - 1);
+    const __mmask16 lanes = fc_first_lanes(pooled_valid);
     _mm512_mask_storeu_ps(pooled, lanes, best);
     _mm512_mask_storeu_epi64(indices, (__mmask8)lanes,
                              _mm512_cvtepi32_epi64(_mm512_castsi512_si256(best_index)));

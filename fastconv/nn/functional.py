@@ -73,8 +73,9 @@ class Conv2dReLUMaxPool2d(Function):
     """max_pool2d(relu(conv2d(x))) as one node. Backward needs the ReLU mask only where the
     pool sends a gradient, at its windows' maxima, where the conv output equals the pooled
     output: the mask is applied to the pooled gradient (4x smaller for 2x2 windows) before
-    it is scattered, with the same result bit for bit, and the conv output is not kept (for
-    stems with 2x2 stride-2 pooling, not even written: the kernel pools its own output)."""
+    it is scattered, with the same result bit for bit, and the conv output is not kept (with
+    2x2 stride-2 pooling over a layer a direct kernel runs, not even written: the kernel
+    pools its own output)."""
 
     def forward(self, x, weight, bias, geometry, pool):
         out, self.indices, self.activation_shape = _conv2d_relu_max_pool2d(

@@ -235,8 +235,9 @@ def _conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=
     """max_pool2d(relu(conv2d(x, weight, bias, ...)), **pool, return_indices=True) as
     (pooled, indices, the convolution's output shape). Private: for the autograd layer's fused
     conv + ReLU + max-pool node. A 2x2 stride-2 pool (no padding or dilation, no window added
-    by ceil_mode) over a layer the stems' direct kernel runs is done in one pass, without
-    writing the convolution's output; other layers take the two steps. Same bits either way."""
+    by ceil_mode) over a layer that a direct kernel runs (the stems', the one over output-
+    channel vectors) is done in one pass, without writing the convolution's output; other
+    layers take the two steps. Same bits either way."""
     x, weight, bias, geometry, dtype, out_shape = _forward_args(
         x, weight, bias, stride, padding, dilation, groups, nd=2)
     window, pool_stride, pool_padding, pool_dilation, pooled_size = max_pool_geometry(
@@ -250,13 +251,12 @@ def _conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=
     if one_pass:
         pooled = np.empty(out_shape[:2] + pooled_size, dtype=dtype)
         indices = np.empty(pooled.shape, dtype=np.int64)
-        has_bias = bias is not None
-        bias = contiguous(bias, dtype) if has_bias else np.zeros(1, dtype=dtype)
+        # The binding wants an array even when there is no bias; the kernel ignores it then.
+        bias_values = np.zeros(1, dtype=dtype) if bias is None else contiguous(bias, dtype)
         if _conv.conv2d_forward_relu_max_pool(
-                pooled, indices, contiguous(x, dtype), contiguous(weight, dtype), bias, has_bias,
-                oh, ow, *_kernel_geometry(geometry), get_num_threads()):
+                pooled, indices, contiguous(x, dtype), contiguous(weight, dtype), bias_values,
+                bias is not None, oh, ow, *_kernel_geometry(geometry), get_num_threads()):
             return pooled, indices, out_shape
-        bias = bias if has_bias else None
     activation = _forward(x, weight, bias, geometry, dtype, out_shape, relu=True)
     pooled, indices = max_pool2d(activation, return_indices=True, **pool)
     return pooled, indices, out_shape
