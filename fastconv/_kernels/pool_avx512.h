@@ -31,42 +31,53 @@ static inline __m512 load_strided_f32(const float *x, int64_t stride, int64_t n)
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, offsets, x, 4);
 }
 
-/* Max pooling of the inside columns [lo, hi) of one output row (see max_pool_plane_body):
- * 16 columns at a time, the running maximum and its index kept in registers over the
- * taps, which are visited in the naive row-major order with the same take rule. */
+/* Max pooling of the inside columns [lo, hi) of a plane's output rows (see
+ * max_pool_plane_body): 16 columns at a time, the running maximum and its index kept in
+ * registers over the taps, which are visited in the naive row-major order with the same take
+ * rule. One call per plane, so the set-up is paid once, not per row (measured against a
+ * call per row, alternating, 1 thread: 2x2 pools 0.82-0.99x the time but once 1.16x for a
+ * 1 MiB input, 3x3 stride-2 padded ones 0.68-0.96x). Pairing two rows' chains in one loop
+ * measured slower. */
 __attribute__((target("avx512f")))
-static void max_pool_row_avx512_f32(float *best, int64_t *best_index, const float *xp,
-                                    int64_t W, int64_t h_first, int64_t h_end, int64_t dh,
-                                    int64_t kw, int64_t dw, int64_t sw, int64_t pw,
-                                    int64_t lo, int64_t hi)
+static void max_pool_rows_avx512_f32(float *best, int64_t *best_index, const float *xp,
+                                     int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh,
+                                     int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                                     int64_t pw, int64_t dh, int64_t dw, int64_t lo, int64_t hi)
 {
     const __m512i step_low = _mm512_setr_epi64(0, sw, 2 * sw, 3 * sw, 4 * sw, 5 * sw, 6 * sw,
                                                7 * sw);
     const __m512i step_high = _mm512_add_epi64(step_low, _mm512_set1_epi64(8 * sw));
-    for (int64_t ow = lo; ow < hi; ow += 16) {
-        const int64_t n = hi - ow < 16 ? hi - ow : 16;
-        __m512 value = _mm512_setzero_ps();
-        __m512i index_low = _mm512_setzero_si512(), index_high = _mm512_setzero_si512();
-        for (int64_t ih = h_first; ih < h_end; ih += dh) {
-            for (int64_t j = 0; j < kw; j++) {
-                const int64_t tap = ih * W - pw + j * dw + ow * sw;
-                const __m512 v = load_strided_f32(xp + tap, sw, n);
-                __mmask16 take = 0xFFFF;  /* the first tap always starts the maximum */
-                if (ih != h_first || j != 0)
-                    take = _mm512_cmp_ps_mask(v, value, _CMP_GT_OQ)
-                         | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-                value = _mm512_mask_mov_ps(value, take, v);
-                const __m512i base = _mm512_set1_epi64(tap);
-                index_low = _mm512_mask_mov_epi64(index_low, (__mmask8)take,
-                                                  _mm512_add_epi64(base, step_low));
-                index_high = _mm512_mask_mov_epi64(index_high, (__mmask8)(take >> 8),
-                                                   _mm512_add_epi64(base, step_high));
+    for (int64_t oh = 0; oh < OH; oh++) {
+        const int64_t h_start = oh * sh - ph;
+        const int64_t h_first = first_tap_inside(h_start, dh);
+        const int64_t h_end = fc_min(h_start + (kh - 1) * dh + 1, H);
+        float *row = best + oh * OW;
+        int64_t *row_index = best_index + oh * OW;
+        for (int64_t ow = lo; ow < hi; ow += 16) {
+            const int64_t n = hi - ow < 16 ? hi - ow : 16;
+            __m512 value = _mm512_setzero_ps();
+            __m512i index_low = _mm512_setzero_si512(), index_high = _mm512_setzero_si512();
+            for (int64_t ih = h_first; ih < h_end; ih += dh) {
+                for (int64_t j = 0; j < kw; j++) {
+                    const int64_t tap = ih * W - pw + j * dw + ow * sw;
+                    const __m512 v = load_strided_f32(xp + tap, sw, n);
+                    __mmask16 take = 0xFFFF;  /* the first tap always starts the maximum */
+                    if (ih != h_first || j != 0)
+                        take = _mm512_cmp_ps_mask(v, value, _CMP_GT_OQ)
+                             | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                    value = _mm512_mask_mov_ps(value, take, v);
+                    const __m512i base = _mm512_set1_epi64(tap);
+                    index_low = _mm512_mask_mov_epi64(index_low, (__mmask8)take,
+                                                      _mm512_add_epi64(base, step_low));
+                    index_high = _mm512_mask_mov_epi64(index_high, (__mmask8)(take >> 8),
+                                                       _mm512_add_epi64(base, step_high));
+                }
             }
+            const __mmask16 m = fc_first_lanes(n);
+            _mm512_mask_storeu_ps(row + ow, m, value);
+            _mm512_mask_storeu_epi64(row_index + ow, (__mmask8)m, index_low);
+            _mm512_mask_storeu_epi64(row_index + ow + 8, (__mmask8)(m >> 8), index_high);
         }
-        const __mmask16 m = fc_first_lanes(n);
-        _mm512_mask_storeu_ps(best + ow, m, value);
-        _mm512_mask_storeu_epi64(best_index + ow, (__mmask8)m, index_low);
-        _mm512_mask_storeu_epi64(best_index + ow + 8, (__mmask8)(m >> 8), index_high);
     }
 }
 

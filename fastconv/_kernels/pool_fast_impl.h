@@ -117,9 +117,9 @@ static void FC_FN(max_pool_plane_avx512)(real *restrict op, int64_t *restrict ip
                               first_tap_inside(w_start, dw),
                               fc_min(w_start + (kw - 1) * dw + 1, W), dw);
         }
-        max_pool_row_avx512_f32((float *)(op + oh * OW), ip + oh * OW, (const float *)xp, W,
-                                h_first, h_end, dh, kw, dw, sw, pw, lo, hi);
     }
+    max_pool_rows_avx512_f32((float *)op, ip, (const float *)xp, H, W, OH, OW, kh, kw, sh, sw,
+                             ph, pw, dh, dw, lo, hi);
 #else
     FC_FN(max_pool_plane)(op, ip, xp, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw);
 #endif
