@@ -12,21 +12,34 @@ LAYOUTS = ("C", "F", "reversed", "strided", "readonly") + (
     ("guarded",) if sys.platform.startswith("linux") else ())
 
 
-def before_a_guard_page(arr):
-    """A C-contiguous copy of `arr` whose last byte is followed by a page the process may
-    not read, so a kernel that loads past the end of its input faults instead of passing
-    unnoticed (masked vector loads with a wrong mask once did)."""
+def _guarded_copy(arr, guard_first):
+    """A C-contiguous copy of `arr` in fresh pages, with a page the process may not read
+    just before its first byte (guard_first) or just after its last."""
     size = arr.nbytes
     data_pages = -(-size // mmap.PAGESIZE)
     mapping = mmap.mmap(-1, (data_pages + 1) * mmap.PAGESIZE)
-    guard = ctypes.addressof(ctypes.c_char.from_buffer(mapping)) + data_pages * mmap.PAGESIZE
+    start = ctypes.addressof(ctypes.c_char.from_buffer(mapping))
+    guard = start if guard_first else start + data_pages * mmap.PAGESIZE
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.mprotect(ctypes.c_void_p(guard), ctypes.c_size_t(mmap.PAGESIZE), 0) != 0:
         raise OSError(ctypes.get_errno(), "mprotect failed")
-    out = np.frombuffer(mapping, arr.dtype, arr.size, data_pages * mmap.PAGESIZE - size)
-    out = out.reshape(arr.shape)
+    offset = mmap.PAGESIZE if guard_first else data_pages * mmap.PAGESIZE - size
+    out = np.frombuffer(mapping, arr.dtype, arr.size, offset).reshape(arr.shape)
     out[...] = arr
     return out
+
+
+def before_a_guard_page(arr):
+    """A copy of `arr` whose last byte is followed by an unreadable page, so a kernel that
+    loads past the end of its input faults instead of passing unnoticed (masked vector
+    loads with a wrong mask once did)."""
+    return _guarded_copy(arr, guard_first=False)
+
+
+def after_a_guard_page(arr):
+    """A copy of `arr` whose first byte follows an unreadable page: a kernel that loads
+    before the start of its input (a tap in the left padding) faults."""
+    return _guarded_copy(arr, guard_first=True)
 
 
 def values(draw, shape, dtype, integer_valued, low=-1.0, high=1.0, int_range=3):

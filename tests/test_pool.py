@@ -8,7 +8,7 @@ import pytest
 import fastconv.ops as F
 import fastconv.reference as R
 from gradcheck import assert_gradient_close
-from strategies import before_a_guard_page
+from strategies import after_a_guard_page, before_a_guard_page
 
 rng = np.random.default_rng(0)
 
@@ -354,14 +354,17 @@ def _random_geometry(rng):
 def test_fast_pooling_kernels_match_their_naive_twins_bitwise(dtype):
     """The fast kernels visit every window's taps in the naive order, so their results
     (values, indices, ties, NaN, -inf) are the same bits; 300 random geometries plus the
-    specialised cases (2x2 s2, 3x3 s2 p1) with rows wider than one vector."""
+    specialised cases (2x2 s2, 3x3 s2 p1) with rows wider than one vector, and a row whose
+    padding reaches into two vectors."""
     from fastconv._ext import pool as kernels
     from fastconv.ops.pool import avg_pool_geometry, max_pool_geometry
     rng = np.random.default_rng(18)
     configs = [_random_geometry(rng) for _ in range(300)]
     configs += [((2, 3, 70, 69), (2, 2), (2, 2), (0, 0), (1, 1)),
                 ((2, 3, 70, 69), (3, 3), (2, 2), (1, 1), (1, 1)),
-                ((1, 2, 33, 65), (3, 3), (1, 1), (1, 1), (1, 1))]
+                ((1, 2, 33, 65), (3, 3), (1, 1), (1, 1), (1, 1)),
+                # edge columns in a block that is neither the first nor the last
+                ((1, 2, 9, 32), (3, 4), (1, 1), (1, 2), (1, 1))]
     for i, (shape, kernel, stride, padding, dilation) in enumerate(configs):
         x = rng.standard_normal(shape).astype(dtype)
         if i % 3 == 0:
@@ -470,16 +473,21 @@ def test_same_bits_for_any_thread_count_above_the_parallel_threshold(dtype):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs mprotect")
+@pytest.mark.parametrize("guarded", [before_a_guard_page, after_a_guard_page])
 @pytest.mark.parametrize("width", [7, 11, 13, 26, 33])
 @pytest.mark.parametrize("pool, kwargs", [
     (F.max_pool2d, dict(kernel_size=2)),
     (F.max_pool2d, dict(kernel_size=3, stride=2)),
+    (F.max_pool2d, dict(kernel_size=3, stride=2, padding=1)),
+    (F.max_pool2d, dict(kernel_size=3, stride=3, padding=1)),
+    (F.max_pool2d, dict(kernel_size=3, stride=1, padding=1, ceil_mode=True)),
     (F.avg_pool2d, dict(kernel_size=2)),
     (F.avg_pool2d, dict(kernel_size=3, stride=2, padding=1)),
 ])
-def test_pooling_reads_nothing_past_the_end_of_its_input(pool, kwargs, width):
-    """The vector loops load strided rows with masks; a mask for a row's second half must be
-    empty when that half holds nothing (it once covered 16 lanes past a short last row)."""
-    x = before_a_guard_page(rng.standard_normal((2, 3, width, width)).astype(np.float32))
+def test_pooling_reads_nothing_outside_its_input(pool, kwargs, width, guarded):
+    """The vector loops load strided rows with masks, and max pooling masks off the taps in
+    the padding; a wrong mask would load past the end of a short last row (one once
+    covered 16 lanes there) or before the first row, and fault on the guard page."""
+    x = guarded(rng.standard_normal((2, 3, width, width)).astype(np.float32))
     expected = pool(np.array(x), **kwargs)
     np.testing.assert_array_equal(pool(x, **kwargs), expected)

@@ -9,18 +9,44 @@
 #include <immintrin.h>
 #include "avx512_lanes.h"
 
-/* x[0], x[stride], ..., x[15 * stride] for the lanes in `m` (0 elsewhere), without
- * reading past the last lane asked for. */
-__attribute__((target("avx512f")))
-static inline __m512 load_strided_f32(const float *x, int64_t stride, int64_t n)
+/* plane + offset, where offset may lie before the plane (a left-padding tap): the masked
+ * loads below never touch the lanes that do, but forming such a pointer with C pointer
+ * arithmetic would be undefined, so the address is computed as an integer. */
+static inline const float *tap_address(const float *plane, int64_t offset)
 {
-    const __mmask16 m = fc_first_lanes(n);
+    return (const float *)((uintptr_t)plane + (uintptr_t)(offset * (int64_t)sizeof(float)));
+}
+
+/* The positions of a stride-2 load's first 16 floats that lanes 0-7 of `lanes` read:
+ * lane l reads position 2l. */
+static inline __mmask16 stride2_load_mask(unsigned lanes)
+{
+    unsigned spread = lanes & 0xFF;  /* bit l to bit 2l */
+    spread = (spread | (spread << 4)) & 0x0F0F;
+    spread = (spread | (spread << 2)) & 0x3333;
+    spread = (spread | (spread << 1)) & 0x5555;
+    return (__mmask16)spread;
+}
+
+/* Lanes to load, and for a stride-2 load the masks of its two contiguous halves. */
+typedef struct { __mmask16 lanes, low, high; } pool_lanes;
+
+static inline pool_lanes pool_lanes_of(__mmask16 lanes)
+{
+    pool_lanes m = { lanes, stride2_load_mask(lanes), stride2_load_mask(lanes >> 8u) };
+    return m;
+}
+
+/* x[0], x[stride], ..., x[15 * stride] for the lanes in m.lanes (0 elsewhere), reading
+ * nothing outside those lanes' positions. */
+__attribute__((target("avx512f")))
+static inline __m512 load_strided_f32(const float *x, int64_t stride, pool_lanes m)
+{
     if (stride == 1)
-        return _mm512_maskz_loadu_ps(m, x);
-    if (stride == 2) {  /* two contiguous loads, then keep the even positions */
-        const int64_t span = 2 * n - 1;
-        const __m512 low = _mm512_maskz_loadu_ps(fc_first_lanes(span), x);
-        const __m512 high = _mm512_maskz_loadu_ps(fc_first_lanes(span - 16), x + 16);
+        return _mm512_maskz_loadu_ps(m.lanes, x);
+    if (stride == 2) {  /* two contiguous loads of the even positions, then packed */
+        const __m512 low = _mm512_maskz_loadu_ps(m.low, x);
+        const __m512 high = _mm512_maskz_loadu_ps(m.high, tap_address(x, 16));
         const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14,
                                                16, 18, 20, 22, 24, 26, 28, 30);
         return _mm512_permutex2var_ps(low, even, high);
@@ -28,57 +54,146 @@ static inline __m512 load_strided_f32(const float *x, int64_t stride, int64_t n)
     const __m512i offsets = _mm512_mullo_epi32(
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         _mm512_set1_epi32((int)stride));
-    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, offsets, x, 4);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m.lanes, offsets, x, 4);
 }
 
-/* Max pooling of the inside columns [lo, hi) of a plane's output rows (see
- * max_pool_plane_body): 16 columns at a time, the running maximum and its index kept in
- * registers over the taps, which are visited in the naive row-major order with the same take
- * rule. One call per plane, so the set-up is paid once, not per row (measured against a
- * call per row, alternating, 1 thread: 2x2 pools 0.82-0.99x the time but once 1.16x for a
- * 1 MiB input, 3x3 stride-2 padded ones 0.68-0.96x). Pairing two rows' chains in one loop
- * measured slower. */
-__attribute__((target("avx512f")))
-static void max_pool_rows_avx512_f32(float *best, int64_t *best_index, const float *xp,
-                                     int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh,
-                                     int64_t kw, int64_t sh, int64_t sw, int64_t ph,
-                                     int64_t pw, int64_t dh, int64_t dw, int64_t lo, int64_t hi)
+/* Window widths the AVX-512 max pooling takes (its per-tap lane masks live on the stack);
+ * wider ones take the portable loops. */
+#define POOL_MAX_KW_AVX512 16
+
+/* One output row's block of up to 16 output columns (`lanes`): each window's maximum and
+ * its index, as max_window finds them (taps in row-major order; a later tap taken only if
+ * strictly greater, or NaN). valid[j] holds the lanes whose tap column j lies inside the
+ * plane (edge blocks); inside blocks pass one entry, all of `lanes`, for every j.
+ * The running maximum is a short chain per tap: vmaxps(v, value), which keeps `value` on
+ * ties, on zeros of either sign and on NaN in either, then a NaN v replaces it. So it is
+ * what the naive loop holds: a NaN best is never beaten and a later NaN replaces it. Which
+ * tap to take (for the index) is worked out beside the chain, not in it: a tap greater
+ * than the running value, or NaN (measured: compare, mask logic and blend in the chain,
+ * with a scalar loop for the edge columns, took 1.5-1.8x the time on 3x3 stride-2 padded
+ * windows). At edge blocks a tap in the padding is masked off for its lanes (never loaded,
+ * never taken) and each lane starts at its own first tap inside; elsewhere every lane
+ * starts at the window's first tap against -inf, as max_window does. Indices are tracked
+ * in int32 (the caller checks the plane's range) and widened on the way out. */
+__attribute__((target("avx512f"), always_inline))
+static inline void max_pool_row_block_f32_avx512(
+    float *out, int64_t *out_index, const float *xp, int64_t W, int64_t h_first, int64_t h_end,
+    int64_t kw, int64_t sw, int64_t dh, int64_t dw, int64_t column0, __mmask16 lanes,
+    const pool_lanes *valid, const int edge)
 {
-    const __m512i step_low = _mm512_setr_epi64(0, sw, 2 * sw, 3 * sw, 4 * sw, 5 * sw, 6 * sw,
-                                               7 * sw);
-    const __m512i step_high = _mm512_add_epi64(step_low, _mm512_set1_epi64(8 * sw));
+    const __m512i steps = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)sw));
+    __m512 value = _mm512_set1_ps(-INFINITY);
+    __m512i index = _mm512_set1_epi32((int)(h_first * W + column0));
+    __mmask16 started = 0;
+    for (int64_t ih = h_first; ih < h_end; ih += dh) {
+        for (int64_t j = 0; j < kw; j++) {
+            const pool_lanes masks = valid[edge ? j : 0];
+            const __mmask16 taps = masks.lanes;
+            const int64_t tap = ih * W + column0 + j * dw;
+            const __m512 v = load_strided_f32(tap_address(xp, tap), sw, masks);
+            const __mmask16 greater = _mm512_mask_cmp_ps_mask(taps, v, value, _CMP_GT_OQ);
+            const __mmask16 nan = _mm512_mask_cmp_ps_mask(taps, v, v, _CMP_UNORD_Q);
+            value = _mm512_mask_mov_ps(_mm512_mask_max_ps(value, taps, v, value), nan, v);
+            __mmask16 take = _kor_mask16(greater, nan);
+            if (edge) {
+                take = _kor_mask16(take, _kandn_mask16(started, taps));
+                started = _kor_mask16(started, taps);
+            }
+            index = _mm512_mask_set1_epi32(index, take, (int)tap);
+        }
+    }
+    index = _mm512_add_epi32(index, steps);
+    _mm512_mask_storeu_ps(out, lanes, value);
+    _mm512_mask_storeu_epi64(out_index, (__mmask8)lanes,
+                             _mm512_cvtepi32_epi64(_mm512_castsi512_si256(index)));
+    _mm512_mask_storeu_epi64(out_index + 8, (__mmask8)(lanes >> 8),
+                             _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(index, 1)));
+}
+
+/* valid[j]: the lanes of a block of output columns (lane 0's input column column0 at tap
+ * column 0, `lanes` in use) whose input column at tap column j lies inside the plane. */
+__attribute__((target("avx512f"), always_inline))
+static inline void edge_block_lanes(pool_lanes *valid, int64_t W, int64_t kw, int64_t sw,
+                                    int64_t dw, int64_t column0, __mmask16 lanes)
+{
+    const __m512i lane_columns = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32((int)sw));
+    for (int64_t j = 0; j < kw; j++) {
+        const __m512i columns = _mm512_add_epi32(lane_columns,
+                                                 _mm512_set1_epi32((int)(column0 + j * dw)));
+        valid[j] = pool_lanes_of(
+            _mm512_mask_cmp_epi32_mask(lanes, columns, _mm512_setzero_si512(), _MM_CMPINT_NLT)
+            & _mm512_cmp_epi32_mask(columns, _mm512_set1_epi32((int)W), _MM_CMPINT_LT));
+    }
+}
+
+/* max_pool_plane_f32_avx512 for one stride (a constant where inlined). The lanes of the
+ * first and last blocks, where the edge columns usually are, are worked out once per plane;
+ * any other block holding an edge column (rare) works them out per row. */
+__attribute__((target("avx512f"), always_inline))
+static inline void max_pool_plane_body_f32_avx512(
+    float *best, int64_t *best_index, const float *xp, int64_t H, int64_t W, int64_t OH,
+    int64_t OW, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+    int64_t dh, int64_t dw, int64_t lo, int64_t hi)
+{
+    const int64_t last = (OW - 1) / 16 * 16;  /* the last block's first column */
+    pool_lanes first_lanes[POOL_MAX_KW_AVX512], last_lanes[POOL_MAX_KW_AVX512];
+    if (lo > 0 || fc_min(OW, 16) > hi)
+        edge_block_lanes(first_lanes, W, kw, sw, dw, -pw, fc_first_lanes(OW));
+    if (last > 0 && OW > hi)
+        edge_block_lanes(last_lanes, W, kw, sw, dw, last * sw - pw, fc_first_lanes(OW - last));
     for (int64_t oh = 0; oh < OH; oh++) {
         const int64_t h_start = oh * sh - ph;
         const int64_t h_first = first_tap_inside(h_start, dh);
         const int64_t h_end = fc_min(h_start + (kh - 1) * dh + 1, H);
-        float *row = best + oh * OW;
-        int64_t *row_index = best_index + oh * OW;
-        for (int64_t ow = lo; ow < hi; ow += 16) {
-            const int64_t n = hi - ow < 16 ? hi - ow : 16;
-            __m512 value = _mm512_setzero_ps();
-            __m512i index_low = _mm512_setzero_si512(), index_high = _mm512_setzero_si512();
-            for (int64_t ih = h_first; ih < h_end; ih += dh) {
-                for (int64_t j = 0; j < kw; j++) {
-                    const int64_t tap = ih * W - pw + j * dw + ow * sw;
-                    const __m512 v = load_strided_f32(xp + tap, sw, n);
-                    __mmask16 take = 0xFFFF;  /* the first tap always starts the maximum */
-                    if (ih != h_first || j != 0)
-                        take = _mm512_cmp_ps_mask(v, value, _CMP_GT_OQ)
-                             | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-                    value = _mm512_mask_mov_ps(value, take, v);
-                    const __m512i base = _mm512_set1_epi64(tap);
-                    index_low = _mm512_mask_mov_epi64(index_low, (__mmask8)take,
-                                                      _mm512_add_epi64(base, step_low));
-                    index_high = _mm512_mask_mov_epi64(index_high, (__mmask8)(take >> 8),
-                                                       _mm512_add_epi64(base, step_high));
-                }
+        float *out = best + oh * OW;
+        int64_t *out_index = best_index + oh * OW;
+        for (int64_t ow = 0; ow < OW; ow += 16) {
+            const int64_t n = fc_min(OW - ow, 16);
+            const __mmask16 lanes = fc_first_lanes(n);
+            const int64_t column0 = ow * sw - pw;  /* lane 0's column at tap column 0 */
+            if (ow >= lo && ow + n <= hi) {
+                const pool_lanes all = pool_lanes_of(lanes);
+                max_pool_row_block_f32_avx512(out + ow, out_index + ow, xp, W, h_first, h_end,
+                                              kw, sw, dh, dw, column0, lanes, &all, 0);
+                continue;
             }
-            const __mmask16 m = fc_first_lanes(n);
-            _mm512_mask_storeu_ps(row + ow, m, value);
-            _mm512_mask_storeu_epi64(row_index + ow, (__mmask8)m, index_low);
-            _mm512_mask_storeu_epi64(row_index + ow + 8, (__mmask8)(m >> 8), index_high);
+            pool_lanes other_lanes[POOL_MAX_KW_AVX512];
+            const pool_lanes *valid = ow == 0 ? first_lanes : ow == last ? last_lanes
+                                                                        : other_lanes;
+            if (valid == other_lanes)
+                edge_block_lanes(other_lanes, W, kw, sw, dw, column0, lanes);
+            max_pool_row_block_f32_avx512(out + ow, out_index + ow, xp, W, h_first, h_end, kw,
+                                          sw, dh, dw, column0, lanes, valid, 1);
         }
     }
+}
+
+/* Max pooling of every output of one plane (max_pool_plane_body's results): each output
+ * row in blocks of 16 columns, the edge columns ([0, lo) and [hi, OW), whose windows reach
+ * into the padding) in the same vectors as the inside ones. Row by row, so the reads stream
+ * along the plane (each block of columns walked down the rows measured up to 3.6x slower
+ * on 112x112 planes: the loads missed). Pairing two rows' chains in one loop measured
+ * slower. */
+__attribute__((target("avx512f")))
+static void max_pool_plane_f32_avx512(float *best, int64_t *best_index, const float *xp,
+                                      int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t kh,
+                                      int64_t kw, int64_t sh, int64_t sw, int64_t ph,
+                                      int64_t pw, int64_t dh, int64_t dw, int64_t lo,
+                                      int64_t hi)
+{
+    if (sw == 1)
+        max_pool_plane_body_f32_avx512(best, best_index, xp, H, W, OH, OW, kh, kw, sh, 1, ph,
+                                       pw, dh, dw, lo, hi);
+    else if (sw == 2)
+        max_pool_plane_body_f32_avx512(best, best_index, xp, H, W, OH, OW, kh, kw, sh, 2, ph,
+                                       pw, dh, dw, lo, hi);
+    else
+        max_pool_plane_body_f32_avx512(best, best_index, xp, H, W, OH, OW, kh, kw, sh, sw, ph,
+                                       pw, dh, dw, lo, hi);
 }
 
 /* Average pooling of the inside columns [lo, hi) of one output row (see
@@ -96,13 +211,14 @@ static void avg_pool_row_avx512_f32(float *row, const float *xp, int64_t W,
     const __m512 d = _mm512_set1_ps((float)divisor);
     const __m512 reciprocal = _mm512_set1_ps(1.0f / (float)divisor);
     for (int64_t ow = lo; ow < hi; ow += 16) {
-        const int64_t n = hi - ow < 16 ? hi - ow : 16;
+        const pool_lanes lanes = pool_lanes_of(fc_first_lanes(hi - ow));
         __m512 sum = _mm512_setzero_ps();
         for (int64_t ih = h_begin; ih < h_end; ih++)
             for (int64_t j = 0; j < kw; j++)
-                sum = _mm512_add_ps(sum, load_strided_f32(xp + ih * W - pw + j + ow * sw, sw, n));
+                sum = _mm512_add_ps(sum, load_strided_f32(xp + ih * W - pw + j + ow * sw, sw,
+                                                          lanes));
         const __m512 mean = power_of_two ? _mm512_mul_ps(sum, reciprocal) : _mm512_div_ps(sum, d);
-        _mm512_mask_storeu_ps(row + ow, fc_first_lanes(n), mean);
+        _mm512_mask_storeu_ps(row + ow, lanes.lanes, mean);
     }
 }
 

@@ -5,7 +5,8 @@
  * row the "inside" columns, whose windows lie wholly inside the plane along w, are done a
  * whole tap at a time over the row (first tap, then each later tap in row-major order: the
  * order of the naive element loop, so the bits are the same); the few edge columns go
- * through the naive per-element code. The row loops are compiled per vector ISA
+ * through the naive per-element code (float32 max pooling on AVX-512 takes them in its
+ * vectors, lanes masked: pool_avx512.h). The row loops are compiled per vector ISA
  * (FC_VECTOR_CLONES) and specialised for strides 1 and 2, whose loads gcc turns into
  * contiguous loads and shuffles rather than gathers. */
 
@@ -31,6 +32,20 @@ static inline void inside_columns(int64_t *lo, int64_t *hi, int64_t out_size, in
     int64_t end = last_start < 0 ? 0 : fc_min(last_start / stride + 1, out_size);
     *lo = fc_min((padding + stride - 1) / stride, end);
     *hi = end;
+}
+
+/* Whether max_pool_plane_f32_avx512 takes these windows: at most POOL_MAX_KW_AVX512 wide,
+ * and every index and input column it forms (for lanes past the row's end too, and in the
+ * left padding) within int32, as it keeps them 16 to a vector. */
+static inline int avx512_max_pool_takes(int64_t H, int64_t W, int64_t OW, int64_t kw,
+                                        int64_t sw, int64_t pw, int64_t dw)
+{
+#ifdef FC_POOL_AVX512
+    return kw <= POOL_MAX_KW_AVX512 && H * W + (OW + 16) * sw + (kw - 1) * dw + pw < INT32_MAX;
+#else
+    (void)H, (void)W, (void)OW, (void)kw, (void)sw, (void)pw, (void)dw;
+    return 0;
+#endif
 }
 
 /* The edge column after `ow`: the next one outside [lo, hi). */
@@ -96,8 +111,8 @@ static void FC_FN(max_pool_plane)(real *restrict op, int64_t *restrict ip, const
         FC_FN(max_pool_plane_body)(op, ip, xp, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw);
 }
 
-/* max_pool_plane with the inside columns done by max_pool_row_avx512_f32; only ever
- * called when `real` is float (the casts are no-ops then, and dead code for double). */
+/* max_pool_plane by max_pool_plane_f32_avx512; only ever called when `real` is float
+ * (the casts are no-ops then, and dead code for double). */
 static void FC_FN(max_pool_plane_avx512)(real *restrict op, int64_t *restrict ip,
                                          const real *restrict xp,
                                          int64_t H, int64_t W, int64_t OH, int64_t OW,
@@ -107,19 +122,8 @@ static void FC_FN(max_pool_plane_avx512)(real *restrict op, int64_t *restrict ip
 #ifdef FC_POOL_AVX512
     int64_t lo, hi;
     inside_columns(&lo, &hi, OW, W, (kw - 1) * dw + 1, sw, pw);
-    for (int64_t oh = 0; oh < OH; oh++) {
-        const int64_t h_start = oh * sh - ph;
-        const int64_t h_first = first_tap_inside(h_start, dh);
-        const int64_t h_end = fc_min(h_start + (kh - 1) * dh + 1, H);
-        for (int64_t ow = edge_after(-1, lo, hi); ow < OW; ow = edge_after(ow, lo, hi)) {
-            const int64_t w_start = ow * sw - pw;
-            FC_FN(max_window)(&op[oh * OW + ow], &ip[oh * OW + ow], xp, W, h_first, h_end, dh,
-                              first_tap_inside(w_start, dw),
-                              fc_min(w_start + (kw - 1) * dw + 1, W), dw);
-        }
-    }
-    max_pool_rows_avx512_f32((float *)op, ip, (const float *)xp, H, W, OH, OW, kh, kw, sh, sw,
-                             ph, pw, dh, dw, lo, hi);
+    max_pool_plane_f32_avx512((float *)op, ip, (const float *)xp, H, W, OH, OW, kh, kw, sh,
+                              sw, ph, pw, dh, dw, lo, hi);
 #else
     FC_FN(max_pool_plane)(op, ip, xp, H, W, OH, OW, kh, kw, sh, sw, ph, pw, dh, dw);
 #endif
@@ -132,7 +136,8 @@ void FC_FN(max_pool2d_forward)(real *restrict out, int64_t *restrict indices,
                                int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                                int64_t ph, int64_t pw, int64_t dh, int64_t dw, int num_threads)
 {
-    const int avx512 = sizeof(real) == sizeof(float) && use_avx512_f32();
+    const int avx512 = sizeof(real) == sizeof(float) && use_avx512_f32()
+                       && avx512_max_pool_takes(H, W, OW, kw, sw, pw, dw);
     #pragma omp parallel for if(pool_worth_threads(planes, H, W, OH, OW)) \
         num_threads(num_threads) schedule(static)
     for (int64_t p = 0; p < planes; p++) {
