@@ -320,6 +320,27 @@ def test_conv1d_bad_input(impl, x, weight, kwargs, error, match):
         impl.conv1d_backward(np.ones((1, 6, 3)), x, weight, **kwargs)
 
 
+def test_checked_geometry_is_kept_only_for_the_exact_arguments():
+    """conv_geometry keeps what it checked by shapes and arguments; True and 1.0 hash like 1
+    but are refused, and a refused call is never kept."""
+    from fastconv.ops.conv import _check_geometry, conv_geometry
+    x, w = np.ones((2, 4, 7, 6)), np.ones((6, 2, 3, 3))
+    for args in [(1, 0, 1, 2), ((2, 1), (1, 2), (1, 2), 2),
+                 ([2, 1], [1, 0], 1, 2), (1, "same", 2, 1)]:
+        stride, padding, dilation, groups = args
+        weight = w if groups == 2 else np.ones((6, 4, 3, 3))
+        for _ in range(2):  # the second call may come from what the first kept
+            assert conv_geometry(x, weight, stride, padding, dilation, groups, 2) == \
+                _check_geometry(x, weight, stride, padding, dilation, groups, 2)
+    ops.conv2d(x, w, stride=1, groups=2)
+    for stride in (True, 1.0, (1, True)):
+        with pytest.raises(TypeError, match="stride"):
+            ops.conv2d(x, w, stride=stride, groups=2)
+    for _ in range(2):
+        with pytest.raises(ValueError, match="groups=3 must divide"):
+            ops.conv2d(x, w, groups=3)
+
+
 @pytest.mark.parametrize("impl", [ops, reference], ids=["ops", "reference"])
 def test_bad_bias_and_grad_out(impl):
     with pytest.raises(ValueError, match=r"bias must have shape \(6,\)"):

@@ -141,6 +141,20 @@ def as_choice(value, name, choices):
     return value
 
 
+def exact_key(*values):
+    """`values` as a dict key when each is None, an int, a str or a tuple of ints, else
+    None. Exact types only: a bool or a float hashes like the int it equals but is checked
+    differently, so a result checked for one must not be handed out for the other."""
+    for value in values:
+        kind = type(value)
+        if value is None or kind is int or kind is str:
+            continue
+        if kind is tuple and all(type(item) is int for item in value):
+            continue
+        return None
+    return values
+
+
 def check_size(shape, name):
     """Refuse shapes whose element count would overflow 64-bit index arithmetic."""
     count = 1

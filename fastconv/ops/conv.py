@@ -15,7 +15,7 @@ from fastconv._ext import conv as _conv
 from fastconv._ext import linear as _linear
 from fastconv.ops._validate import (
     as_array, as_bool_tuple, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
-    float_dtype, get_num_threads, window_output_size,
+    exact_key, float_dtype, get_num_threads, window_output_size,
 )
 from fastconv.ops.pool import max_pool2d, max_pool_geometry
 
@@ -49,9 +49,30 @@ def _padding_pairs(padding, kernel, stride, dilation):
     return tuple((p, p) for p in as_tuple(padding, "padding", nd, minimum=0))
 
 
+# conv_geometry's results by shapes and arguments: a network asks again and again for the
+# geometry of the same few layers, and checking costs about 9 us a call, more than the
+# kernels of a small layer at batch 1. Failed checks are never kept. Bounded: cleared
+# when full (a program sweeping shapes would otherwise grow it without end).
+_GEOMETRIES = {}
+_GEOMETRIES_KEPT = 4096
+
+
 def conv_geometry(x, weight, stride, padding, dilation, groups, nd):
     """Check x's and weight's shapes against each other and the arguments; return a
     ConvGeometry. x and weight are arrays already; `nd` is 1 or 2 spatial axes."""
+    key = exact_key(x.shape, weight.shape, stride, padding, dilation, groups, nd)
+    if key is None:
+        return _check_geometry(x, weight, stride, padding, dilation, groups, nd)
+    geometry = _GEOMETRIES.get(key)
+    if geometry is None:
+        geometry = _check_geometry(x, weight, stride, padding, dilation, groups, nd)
+        if len(_GEOMETRIES) >= _GEOMETRIES_KEPT:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geometry
+    return geometry
+
+
+def _check_geometry(x, weight, stride, padding, dilation, groups, nd):
     x_layout, w_layout, spatial = _LAYOUTS[nd]
     check_ndim(x, "x", nd + 2, x_layout)
     check_ndim(weight, "weight", nd + 2, w_layout)
