@@ -130,6 +130,42 @@ static int FC_FN(conv_view_im2col)(const void *source, int64_t first, int64_t co
  * 1x1 layer reads one).
  * phased: (images, channels, stride_h * stride_w, phase_h, phase_w) OUT;  x: the run's first
  * image and the group's first channel IN, images image_stride apart, channels H * W apart. */
+#ifndef FC_PHASE_PREFETCH
+#define FC_PHASE_PREFETCH
+/* Planes conv_phase_input prefetches ahead of the one it copies. A small image's planes are
+ * a page or so each and the hardware prefetchers stop at page boundaries, so each plane's
+ * first rows waited on memory: a 1x1 stride-2 forward (64 -> 128 on 32x32, batch 64) took
+ * 0.74-0.90x the time with 2 planes ahead (1 and 4: 0.93x and 0.94x), 0.84-0.93x at 2
+ * threads (alternating, same bits); stride-1 padded layers and the 3x3 stride-2 one
+ * unchanged. */
+enum { PHASE_PREFETCH_PLANES = 2 };
+#if defined(__GNUC__)
+#define FC_PREFETCH(address) __builtin_prefetch(address)
+#else
+#define FC_PREFETCH(address) ((void)(address))
+#endif
+#endif
+
+/* Asks for the input rows that phase (a, b) of conv_phase_input reads from `plane`: phase
+ * columns [q_first, q_end) of each phase row inside the image, every cache line of each. */
+static inline void FC_FN(prefetch_phase_rows)(const real *plane, const conv_shape *s,
+                                              int64_t a, int64_t b, int64_t phase_h,
+                                              int64_t q_first, int64_t q_end)
+{
+    if (q_end <= q_first)
+        return;
+    const int64_t line = 64 / (int64_t)sizeof(real);
+    const int64_t first = q_first * s->stride_w, last = (q_end - 1) * s->stride_w;
+    for (int64_t r = 0; r < phase_h; r++) {
+        const int64_t ih = r * s->stride_h + a - s->pad_top;
+        if (ih < 0 || ih >= s->H)
+            continue;
+        const real *row = plane + ih * s->W + b - s->pad_left;
+        for (int64_t i = first; i < last + line; i += line)
+            FC_PREFETCH(row + (i < last ? i : last));
+    }
+}
+
 FC_INLINE_COPIES void FC_FN(conv_phase_input)(real *restrict phased, const real *restrict x,
                                               int64_t images, int64_t channels,
                                               int64_t image_stride, const conv_shape *s,
@@ -150,6 +186,11 @@ FC_INLINE_COPIES void FC_FN(conv_phase_input)(real *restrict phased, const real 
                 for (int64_t c = 0; c < channels; c++) {
                     const real *restrict plane = x + n * image_stride + c * s->H * s->W;
                     real *restrict to = phased + ((n * channels + c) * sh * sw + a * sw + b) * phase;
+                    const int64_t ahead = n * channels + c + PHASE_PREFETCH_PLANES;
+                    if (ahead < images * channels)
+                        FC_FN(prefetch_phase_rows)(x + ahead / channels * image_stride
+                                                   + ahead % channels * s->H * s->W,
+                                                   s, a, b, phase_h, q_first, q_end);
                     for (int64_t r = 0; r < phase_h; r++) {
                         real *restrict row = to + r * phase_w;
                         const int64_t ih = r * sh + a - s->pad_top;
