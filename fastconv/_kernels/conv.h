@@ -127,8 +127,9 @@ int conv2d_backward_weight_fewtaps_f64(double *grad_w, const double *grad_out, c
                                        int num_threads);
 
 /* max_pool2d(relu(conv2d(...)), 2x2, stride 2, floor mode) in one pass, the pooled values
- * and their indices (flat in the OH x OW plane), for the layers whose forward runs the stems'
- * direct kernel (conv_stem_avx512.h); returns 0, having written nothing, for the others.
+ * and their indices (flat in the OH x OW plane), for the layers whose forward runs a direct
+ * kernel (the stems', conv_stem_avx512.h, or the one over output-channel vectors,
+ * conv_ocvec_avx512.h); returns 0, having written nothing, for the others.
  * pooled, indices: (N, OC, OH/2, OW/2) OUT; the rest as conv2d_forward (bias may be NULL). */
 int conv2d_forward_relu_max_pool_f32(float *pooled, int64_t *indices, const float *x,
                                      const float *w, const float *bias,
