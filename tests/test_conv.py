@@ -894,6 +894,37 @@ def test_large_batch_runs_and_threads():
         np.testing.assert_allclose(fast, direct, rtol=1e-12, atol=1e-10)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding", [
+    ((1, 13, 17, 17), (24, 13, 3, 3), 2, 1),    # 13 channels: uneven shares of 2 and 3
+    ((1, 6, 9, 9), (8, 6, 1, 1), 2, 0),         # a strided 1x1 layer stages one phase
+    ((2, 7, 6, 6), (12, 7, 3, 3), 1, 1),        # two images in one run
+])
+def test_one_run_shares_its_phase_staging_among_threads(x_shape, w_shape, stride, padding):
+    # A batch too small to give each thread its own run of images stages the run's phase
+    # planes with the threads splitting the channels; every plane must still be written,
+    # whatever the split, and the GEMM over them keep its bits. The staging workspace is
+    # kept across calls, so a call on NaNs goes first, on one thread (it stages every
+    # plane): a plane the split leaves unwritten then shows.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(x_shape, dtype=np.float32)
+    weight = rng.standard_normal(w_shape, dtype=np.float32)
+
+    def staged_afresh(threads):
+        with_threads(1, ops.conv2d, np.full_like(x, np.nan), weight, stride=stride,
+                     padding=padding)
+        return with_threads(threads, ops.conv2d, x, weight, stride=stride, padding=padding)
+
+    outs = [staged_afresh(t) for t in (1, 2, 3)]
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+    direct = np.empty_like(outs[0])
+    geometry = (stride, stride, padding, padding, 1, 1, 1)
+    _conv.conv2d_forward_direct(direct, x, weight, np.zeros(w_shape[0], np.float32),
+                                *geometry, 1)
+    _check_close(outs[0], direct, _abs_sums("forward", outs[0].shape, x, weight, geometry),
+                 np.float32, int(np.prod(w_shape[1:])), False)
+
+
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64", "i686", "i386"),
                     reason="denormals are flushed on x86 only")
 @pytest.mark.parametrize("threads", [1, 2])

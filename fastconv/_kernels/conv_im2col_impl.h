@@ -128,8 +128,10 @@ static int FC_FN(conv_view_im2col)(const void *source, int64_t first, int64_t co
  * reads at stride 1, so packing copies runs (or the engine reads them in place) instead of
  * gathering every stride-th value. Only the phases some tap reads are written (a strided
  * 1x1 layer reads one).
- * phased: (images, channels, stride_h * stride_w, phase_h, phase_w) OUT;  x: the run's first
- * image and the group's first channel IN, images image_stride apart, channels H * W apart. */
+ * phased: (images, channels, stride_h * stride_w, phase_h, phase_w) OUT, of which only the
+ * channels [channel_first, channel_end) are written (so that threads can share the staging);
+ * x: the run's first image and the group's first channel IN, images image_stride apart,
+ * channels H * W apart. */
 #ifndef FC_PHASE_PREFETCH
 #define FC_PHASE_PREFETCH
 /* Planes conv_phase_input prefetches ahead of the one it copies. A small image's planes are
@@ -168,6 +170,7 @@ static inline void FC_FN(prefetch_phase_rows)(const real *plane, const conv_shap
 
 FC_INLINE_COPIES void FC_FN(conv_phase_input)(real *restrict phased, const real *restrict x,
                                               int64_t images, int64_t channels,
+                                              int64_t channel_first, int64_t channel_end,
                                               int64_t image_stride, const conv_shape *s,
                                               int64_t phase_h, int64_t phase_w)
 {
@@ -182,14 +185,16 @@ FC_INLINE_COPIES void FC_FN(conv_phase_input)(real *restrict phased, const real 
                 continue;
             int64_t q_first, q_end;   /* the phase columns that hold input columns */
             valid_outputs(b - s->pad_left, sw, s->W, phase_w, &q_first, &q_end);
+            const int64_t share = channel_end - channel_first;
             for (int64_t n = 0; n < images; n++)
-                for (int64_t c = 0; c < channels; c++) {
+                for (int64_t c = channel_first; c < channel_end; c++) {
                     const real *restrict plane = x + n * image_stride + c * s->H * s->W;
                     real *restrict to = phased + ((n * channels + c) * sh * sw + a * sw + b) * phase;
-                    const int64_t ahead = n * channels + c + PHASE_PREFETCH_PLANES;
-                    if (ahead < images * channels)
-                        FC_FN(prefetch_phase_rows)(x + ahead / channels * image_stride
-                                                   + ahead % channels * s->H * s->W,
+                    /* the plane this call copies PHASE_PREFETCH_PLANES after this one */
+                    const int64_t ahead = n * share + (c - channel_first) + PHASE_PREFETCH_PLANES;
+                    if (ahead < images * share)
+                        FC_FN(prefetch_phase_rows)(x + ahead / share * image_stride
+                                                   + (channel_first + ahead % share) * s->H * s->W,
                                                    s, a, b, phase_h, q_first, q_end);
                     for (int64_t r = 0; r < phase_h; r++) {
                         real *restrict row = to + r * phase_w;
