@@ -449,7 +449,7 @@ def test_fast_global_average_pool_sums_in_its_documented_order(dtype, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_same_bits_for_any_thread_count_above_the_parallel_threshold(dtype):
     """Every pooling op, forward and backward, on an input large enough to be shared out
-    (2^20 values: pool_worth_threads in pool_impl.h); overlapping average windows and
+    (2^16 values: pool_worth_threads in pool_impl.h); overlapping average windows and
     uneven adaptive bins take the direct loops."""
     from thread_count import with_threads
     rng = np.random.default_rng(21)

@@ -13,16 +13,20 @@
 #define FC_POOL_HELPERS
 /* Window geometry does not depend on `real`, so it is defined once for both precisions. */
 
-/* Whether a pooling call over `planes` planes moves enough values to share out. Pooling
- * is memory-bound, so a second thread saves at most tens of microseconds below a few
- * MiB, while waking a worker whose core is busy with another process can cost
- * milliseconds (measured: a 0.06 ms global average pool took 4-6 ms with 2 threads on
- * this 2-core machine under load). PyTorch's pooling stays serial on such sizes too.
- * Each plane's results are the same whichever thread computes them. */
+/* Whether a pooling call over `planes` planes moves enough values to share out: 2^16
+ * values in and out, about where batch-norm and the activations start sharing (32768).
+ * Measured at 2 threads against a 2^20 threshold (alternating, Zen 4 guest, otherwise
+ * idle): 2x2 max pools of LeNet-5 and simple-CNN sizes (64x6x28x28 to 64x64x11x11)
+ * 0.53-0.64x the time forward and backward; training steps of LeNet-5 0.95-0.96x, of the
+ * simple CNN 0.98-0.99x. A worker whose core is busy with another process can take
+ * milliseconds to wake (a 0.06 ms global average pool once took 4-6 ms at 2 threads on
+ * this 2-core machine under load); that holds for every threaded kernel, so pooling no
+ * longer stays serial on its own. Each plane's results are the same whichever thread
+ * computes them. */
 static inline int pool_worth_threads(int64_t planes, int64_t H, int64_t W, int64_t OH,
                                      int64_t OW)
 {
-    return planes * (H * W + OH * OW) >= ((int64_t)1 << 20);
+    return planes * (H * W + OH * OW) >= ((int64_t)1 << 16);
 }
 
 static inline int64_t fc_min(int64_t a, int64_t b) { return a < b ? a : b; }
