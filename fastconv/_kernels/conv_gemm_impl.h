@@ -53,8 +53,12 @@ static void FC_FN(stage_phases)(real *restrict phased, const real *restrict x, i
                                 int threads)
 {
     const int64_t channels = s->in_per_group, image_stride = s->C * s->H * s->W;
-    (void)threads; /* unused when built without OpenMP */
-    #pragma omp parallel num_threads(threads) if (threads > 1 && channels > 1)
+    if (threads <= 1 || channels <= 1) {  /* also inside a team: no nested region */
+        FC_FN(conv_phase_input)(phased, x, images, channels, 0, channels, image_stride, s,
+                                phase_h, phase_w);
+        return;
+    }
+    #pragma omp parallel num_threads(threads)
     {
         int64_t rank = 0, team = 1;
 #ifdef _OPENMP
