@@ -53,17 +53,17 @@ static void bn_plane_stats_avx512(double *sum, double *square, const float *plan
     _mm512_storeu_pd(square + 8, q1);
 }
 
-/* dy_sum[k] += dy and dy_xhat_sum[k] += dy * ((x - m) * is) along one plane of S floats
+/* dy_sum[k] += dy and dy_centred_sum[k] += dy * (x - m) along one plane of S floats
  * (lane k takes s % 16 == k); the partial last block is padded with dy = x = 0, which
- * adds exactly 0.  dy_sum, dy_xhat_sum: 16 doubles each, IN and OUT. */
+ * adds exactly 0.  dy_sum, dy_centred_sum: 16 doubles each, IN and OUT. */
 __attribute__((target("avx512f")))
-static void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_xhat_sum,
+static void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_centred_sum,
                                           const float *dy_plane, const float *x_plane,
-                                          int64_t S, double m, double is)
+                                          int64_t S, double m)
 {
-    const __m512d mean = _mm512_set1_pd(m), invstd = _mm512_set1_pd(is);
+    const __m512d mean = _mm512_set1_pd(m);
     __m512d a0 = _mm512_loadu_pd(dy_sum), a1 = _mm512_loadu_pd(dy_sum + 8);
-    __m512d b0 = _mm512_loadu_pd(dy_xhat_sum), b1 = _mm512_loadu_pd(dy_xhat_sum + 8);
+    __m512d b0 = _mm512_loadu_pd(dy_centred_sum), b1 = _mm512_loadu_pd(dy_centred_sum + 8);
     for (int64_t s = 0; s < S; s += 16) {
         const __mmask16 lanes = fc_first_lanes(S - s);
         const __m512 dy = _mm512_maskz_loadu_ps(lanes, dy_plane + s);
@@ -73,13 +73,13 @@ static void bn_plane_backward_sums_avx512(double *dy_sum, double *dy_xhat_sum,
         bn_widen_avx512(&x0, &x1, xv);
         a0 = _mm512_add_pd(a0, dy0);
         a1 = _mm512_add_pd(a1, dy1);
-        b0 = _mm512_fmadd_pd(dy0, _mm512_mul_pd(_mm512_sub_pd(x0, mean), invstd), b0);
-        b1 = _mm512_fmadd_pd(dy1, _mm512_mul_pd(_mm512_sub_pd(x1, mean), invstd), b1);
+        b0 = _mm512_fmadd_pd(dy0, _mm512_sub_pd(x0, mean), b0);
+        b1 = _mm512_fmadd_pd(dy1, _mm512_sub_pd(x1, mean), b1);
     }
     _mm512_storeu_pd(dy_sum, a0);
     _mm512_storeu_pd(dy_sum + 8, a1);
-    _mm512_storeu_pd(dy_xhat_sum, b0);
-    _mm512_storeu_pd(dy_xhat_sum + 8, b1);
+    _mm512_storeu_pd(dy_centred_sum, b0);
+    _mm512_storeu_pd(dy_centred_sum + 8, b1);
 }
 #else
 static inline int bn_use_avx512(void) { return 0; }

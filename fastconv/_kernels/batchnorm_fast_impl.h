@@ -131,19 +131,20 @@ FC_ALWAYS_INLINE void FC_FN(bn_stats_step)(bn_lanes *sum, bn_lanes *square, cons
 #endif
 }
 
-/* dy_sum += dy, dy_xhat_sum += dy * (x - m) * is, lane by lane. */
-FC_ALWAYS_INLINE void FC_FN(bn_backward_step)(bn_lanes *dy_sum, bn_lanes *dy_xhat_sum,
+/* dy_sum += dy, dy_centred_sum += dy * (x - m), lane by lane (the caller multiplies the
+ * folded sum by invstd once, instead of every term). */
+FC_ALWAYS_INLINE void FC_FN(bn_backward_step)(bn_lanes *dy_sum, bn_lanes *dy_centred_sum,
                                            const real *dy_block, const real *x_block,
-                                           double m, double is)
+                                           double m)
 {
     bn_lanes dy = FC_FN(bn_load)(dy_block), xv = FC_FN(bn_load)(x_block);
 #ifdef BN_VECTOR_EXTENSIONS
     *dy_sum += dy;
-    *dy_xhat_sum += dy * ((xv - m) * is);
+    *dy_centred_sum += dy * (xv - m);
 #else
     for (int k = 0; k < BN_LANES; k++) {
         dy_sum->v[k] += dy.v[k];
-        dy_xhat_sum->v[k] += dy.v[k] * ((xv.v[k] - m) * is);
+        dy_centred_sum->v[k] += dy.v[k] * (xv.v[k] - m);
     }
 #endif
 }
@@ -242,8 +243,10 @@ static void FC_FN(bn_plane_normalise)(real *restrict y_plane, const real *restri
 }
 
 /* sum_dy[c], sum_dy_xhat[c] for the channels c in [c0, c1) (at most BN_BLOCK): sums of
- * dy and of dy * (x - mean[c]) * invstd[c], swept and laid in lanes as in bn_block_stats;
- * a partial block is padded with dy = 0, which adds exactly 0. */
+ * dy and of dy * (x - mean[c]), swept and laid in lanes as in bn_block_stats, the second
+ * times invstd[c] once folded (sum(dy * xhat) with one rounding fewer per term: the
+ * multiplication per term took 5-9% of the reduction's time); a partial block is padded
+ * with dy = 0, which adds exactly 0. */
 FC_VECTOR_CLONES
 static void FC_FN(bn_block_backward_sums)(double *restrict sum_dy, double *restrict sum_dy_xhat,
                                           const real *restrict grad_out,
@@ -254,41 +257,41 @@ static void FC_FN(bn_block_backward_sums)(double *restrict sum_dy, double *restr
                                           int64_t N, int64_t C, int64_t S, int avx512)
 {
     (void)avx512;  /* unused without the AVX-512 loops */
-    bn_lanes dy_sums[BN_BLOCK], dy_xhat_sums[BN_BLOCK];
-    for (int64_t k = 0; k < c1 - c0; k++) dy_sums[k] = dy_xhat_sums[k] = bn_zero_lanes();
+    bn_lanes dy_sums[BN_BLOCK], dy_centred_sums[BN_BLOCK];
+    for (int64_t k = 0; k < c1 - c0; k++) dy_sums[k] = dy_centred_sums[k] = bn_zero_lanes();
     for (int64_t n = 0; n < N; n++) {
         for (int64_t c = c0; c < c1; c++) {
             const real *restrict dy_plane = grad_out + (n * C + c) * S;
             const real *restrict x_plane = x + (n * C + c) * S;
-            const double m = mean[c], is = invstd[c];
+            const double m = mean[c];
 #ifdef FC_BN_AVX512
             if (avx512) {  /* only ever true for float: the casts are no-ops then */
                 bn_plane_backward_sums_avx512((double *)&dy_sums[c - c0],
-                                              (double *)&dy_xhat_sums[c - c0],
+                                              (double *)&dy_centred_sums[c - c0],
                                               (const float *)dy_plane, (const float *)x_plane,
-                                              S, m, is);
+                                              S, m);
                 continue;
             }
 #endif
-            bn_lanes dy_sum = dy_sums[c - c0], dy_xhat_sum = dy_xhat_sums[c - c0];
+            bn_lanes dy_sum = dy_sums[c - c0], dy_centred_sum = dy_centred_sums[c - c0];
             int64_t s = 0;
             for (; s + BN_LANES <= S; s += BN_LANES)
-                FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_plane + s, x_plane + s, m, is);
+                FC_FN(bn_backward_step)(&dy_sum, &dy_centred_sum, dy_plane + s, x_plane + s, m);
             if (s < S) {
                 real dy_tail[BN_LANES], x_tail[BN_LANES];
                 for (int k = 0; k < BN_LANES; k++) {
                     dy_tail[k] = s + k < S ? dy_plane[s + k] : 0;
                     x_tail[k] = s + k < S ? x_plane[s + k] : 0;
                 }
-                FC_FN(bn_backward_step)(&dy_sum, &dy_xhat_sum, dy_tail, x_tail, m, is);
+                FC_FN(bn_backward_step)(&dy_sum, &dy_centred_sum, dy_tail, x_tail, m);
             }
             dy_sums[c - c0] = dy_sum;
-            dy_xhat_sums[c - c0] = dy_xhat_sum;
+            dy_centred_sums[c - c0] = dy_centred_sum;
         }
     }
     for (int64_t c = c0; c < c1; c++) {
         sum_dy[c] = bn_fold_lanes(&dy_sums[c - c0]);
-        sum_dy_xhat[c] = bn_fold_lanes(&dy_xhat_sums[c - c0]);
+        sum_dy_xhat[c] = bn_fold_lanes(&dy_centred_sums[c - c0]) * invstd[c];
     }
 }
 
