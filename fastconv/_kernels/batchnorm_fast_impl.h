@@ -24,10 +24,8 @@
 #include <math.h>
 #include <string.h>
 #include "vector_clones.h"
+#include "thread_share.h"
 #include "batchnorm_avx512.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #ifndef FC_BN_LANES
 #define FC_BN_LANES
@@ -67,20 +65,6 @@ static inline double bn_fold_lanes(const bn_lanes *lanes)
 
 /* Channels whose accumulators one sweep keeps on the stack (2 * 64 * 128 bytes). */
 #define BN_BLOCK 64
-
-/* This thread's channels [*begin, *end) of C (a static split over the team); returns the
- * team size. Called inside a parallel region (or without OpenMP: everything, team 1). */
-static inline int64_t bn_thread_channels(int64_t *begin, int64_t *end, int64_t C)
-{
-    int64_t team = 1, rank = 0;
-#ifdef _OPENMP
-    team = omp_get_num_threads();
-    rank = omp_get_thread_num();
-#endif
-    *begin = C * rank / team;
-    *end = C * (rank + 1) / team;
-    return team;
-}
 
 static inline int64_t fc_bn_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -357,7 +341,7 @@ void FC_FN(batch_norm_stats)(double *restrict mean, double *restrict var,
     #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
-        bn_thread_channels(&begin, &end, C);
+        fc_thread_share(C, &begin, &end);
         FC_FN(bn_range_stats)(mean, var, x, begin, end, N, C, S);
     }
 }
@@ -393,7 +377,7 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
     #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
-        const int64_t team = bn_thread_channels(&begin, &end, C);
+        const int64_t team = fc_thread_share(C, &begin, &end);
         FC_FN(bn_range_stats)(mean, var, x, begin, end, N, C, S);
         for (int64_t c = begin; c < end; c++) invstd[c] = 1.0 / sqrt(var[c] + eps);
         if (C >= team) {
@@ -427,7 +411,7 @@ void FC_FN(batch_norm_backward_reduce)(double *restrict sum_dy, double *restrict
     #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
-        bn_thread_channels(&begin, &end, C);
+        fc_thread_share(C, &begin, &end);
         FC_FN(bn_range_backward_sums)(sum_dy, sum_dy_xhat, grad_out, x, mean, invstd,
                                       begin, end, N, C, S);
     }
@@ -451,7 +435,7 @@ void FC_FN(batch_norm_backward_train)(real *restrict grad_x, double *restrict su
     #pragma omp parallel if(N * C * S >= BN_PARALLEL_MIN) num_threads(num_threads)
     {
         int64_t begin, end;
-        const int64_t team = bn_thread_channels(&begin, &end, C);
+        const int64_t team = fc_thread_share(C, &begin, &end);
         FC_FN(bn_range_backward_sums)(sum_dy, sum_dy_xhat, grad_out, x, mean, invstd,
                                       begin, end, N, C, S);
         if (C >= team) {

@@ -26,6 +26,7 @@
 #include "conv_stem_avx512.h"
 #include "conv_ocvec_avx512.h"
 #include "gemm.h"
+#include "thread_share.h"
 
 #ifdef _OPENMP
 #include <omp.h>

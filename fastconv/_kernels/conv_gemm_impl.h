@@ -60,14 +60,10 @@ static void FC_FN(stage_phases)(real *restrict phased, const real *restrict x, i
     }
     #pragma omp parallel num_threads(threads)
     {
-        int64_t rank = 0, team = 1;
-#ifdef _OPENMP
-        rank = omp_get_thread_num();
-        team = omp_get_num_threads();
-#endif
-        FC_FN(conv_phase_input)(phased, x, images, channels, channels * rank / team,
-                                channels * (rank + 1) / team, image_stride, s, phase_h,
-                                phase_w);
+        int64_t first, end;
+        fc_thread_share(channels, &first, &end);
+        FC_FN(conv_phase_input)(phased, x, images, channels, first, end, image_stride, s,
+                                phase_h, phase_w);
     }
 }
 

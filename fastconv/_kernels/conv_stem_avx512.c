@@ -26,6 +26,7 @@
 #include "avx512_lanes.h"
 #include "conv_direct_layout.h"
 #include "denormals.h"
+#include "thread_share.h"
 
 #define FC_AVX512 __attribute__((target("avx512f")))
 
@@ -335,12 +336,8 @@ void fc_conv_weight_fewtaps_avx512_f32(float *restrict grad_w, float *restrict s
     #pragma omp parallel num_threads(num_threads) if (num_threads > 1 && blocks > 1)
     {
         const fc_fp_mode caller_mode = fc_flush_denormals_begin();
-        int64_t team = 1, rank = 0;
-#ifdef _OPENMP
-        team = omp_get_num_threads();
-        rank = omp_get_thread_num();
-#endif
-        const int64_t first_block = blocks * rank / team, end = blocks * (rank + 1) / team;
+        int64_t first_block, end;
+        fc_thread_share(blocks, &first_block, &end);
         if (first)
             for (int64_t i = first_block * BLOCK_SUMS; i < end * BLOCK_SUMS; i++)
                 sums[i] = 0;

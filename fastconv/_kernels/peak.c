@@ -4,10 +4,8 @@
  * Intrinsic variants are compiled with target attributes and picked at run time. */
 #include <string.h>
 #include "peak.h"
+#include "thread_share.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define PEAK_X86 1
@@ -134,12 +132,8 @@ void parallel_copy(char *restrict dst, const char *restrict src, int64_t bytes, 
     (void)num_threads; /* unused when built without OpenMP */
     #pragma omp parallel num_threads(num_threads)
     {
-        int64_t team = 1, rank = 0;
-#ifdef _OPENMP
-        team = omp_get_num_threads();
-        rank = omp_get_thread_num();
-#endif
-        int64_t begin = bytes * rank / team, end = bytes * (rank + 1) / team;
+        int64_t begin, end;
+        fc_thread_share(bytes, &begin, &end);
         memcpy(dst + begin, src + begin, (size_t)(end - begin));
     }
 }
