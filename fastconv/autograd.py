@@ -99,6 +99,9 @@ class Function:
         # so an activation nobody saved for backward is freed as soon as it is dropped.
         self.edges = ()
         self.needs_input_grad = ()
+        # Whether this call is recorded for backward (set before forward runs): forward may
+        # skip work whose only use is backward's.
+        self.recording = False
         self.saved_tensors = ()
         self.hooks = {}           # hooks registered on this Function's output tensor
         self._released = False
@@ -124,8 +127,9 @@ class Function:
                 arrays.append(a)
                 needs.append(False)
         ctx.needs_input_grad = tuple(needs)
+        ctx.recording = _mode.enabled and True in needs
         out = Tensor(np.asarray(ctx.forward(*arrays, **kwargs)))
-        if _mode.enabled and True in needs:
+        if ctx.recording:
             ctx.edges = tuple((a if a._node is None else a._node) if need else None
                               for a, need in zip(args, ctx.needs_input_grad))
             ctx.out_shape, ctx.out_dtype = out.shape, out.dtype

@@ -144,6 +144,50 @@ def test_fused_paths_equal_the_modules_one_by_one():
     np.testing.assert_allclose(model(x).data, fused, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("name, kwargs, shape", [
+    ("resnet18", dict(cifar_stem=True), (2, 3, 8, 8)),      # BasicBlocks, a 1x1 downsample
+    ("resnet50", dict(), (1, 3, 32, 32)),                   # Bottlenecks, the ImageNet stem
+    ("vgg11_bn", dict(pool_size=1, classifier_width=8), (1, 3, 32, 32)),  # conv -> bn -> relu
+])
+def test_eval_mode_conv_batch_norm_fusion_keeps_the_bits(name, kwargs, shape, monkeypatch):
+    """In eval mode each convolution and its batch-norm run as one node; with hooks on the
+    batch-norms (which turn the fusion off) the outputs and the input's gradient are the
+    same bits."""
+    fused_calls = []
+    fused_forward = nn.Conv2d.forward_batch_norm
+    monkeypatch.setattr(nn.Conv2d, "forward_batch_norm",
+                        lambda *args: fused_calls.append(1) or fused_forward(*args))
+    fastconv.manual_seed(2)
+    model = models.get_model(name, num_classes=3, **kwargs)
+    rng = np.random.default_rng(2)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            for array, low in ((m.running_mean.data, -0.5), (m.running_var.data, 0.5),
+                               (m.weight.data, 0.5), (m.bias.data, -0.5)):
+                array[...] = rng.uniform(low, low + 1, array.shape)
+    model.eval()
+    x = rng.standard_normal(shape).astype(np.float32)
+
+    def run():
+        with fastconv.no_grad():
+            inference = model(Tensor(x)).data
+        t = Tensor(x, requires_grad=True)
+        out = model(t)
+        out.backward(np.ones(out.shape, np.float32))
+        return inference, out.data, t.grad
+
+    fused = run()
+    convolutions = sum(isinstance(m, nn.Conv2d) for m in model.modules())
+    assert len(fused_calls) == 2 * convolutions     # every one fused, in both runs
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.register_forward_hook(lambda *args: None)
+    unfused = run()
+    assert len(fused_calls) == 2 * convolutions
+    for a, b in zip(fused, unfused):
+        assert a.tobytes() == b.tobytes()
+
+
 # ---- overfitting a small batch -------------------------------------------------------------
 
 def overfit(model, shape, classes, steps, lr=1e-3, target=0.05):

@@ -145,6 +145,54 @@ def test_batch_norm_relu_matches_unfused():
         np.testing.assert_array_equal(bufs[0][0], bufs[1][0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("affine, has_bias", [(True, True), (False, False)])
+def test_conv2d_batch_norm_is_bitwise_the_unfused_chain(dtype, relu, affine, has_bias):
+    mean, var = rand(4), rng.uniform(0.5, 2, 4)
+    check_gradients(lambda x, w, b, g, h: F.conv2d_batch_norm(x, w, b, mean, var, g, h, relu=relu,
+                                                               stride=2, padding=1),
+                    rand(2, 3, 5, 5), rand(4, 3, 3, 3), rand(4), rand(4), rand(4))
+    x, w = rand(2, 4, 7, 7).astype(dtype), rand(6, 2, 3, 3).astype(dtype)
+    b, g, h = (rand(6).astype(dtype) for _ in range(3))
+    mean, var = rand(6).astype(np.float32), rng.uniform(0.5, 2, 6).astype(np.float32)
+    x[0, 0, 0, 0] = np.nan
+    inputs = [x, w, b if has_bias else None, g if affine else None, h if affine else None]
+    fused = [None if a is None else Tensor(a.copy(), requires_grad=True) for a in inputs]
+    plain = [None if a is None else Tensor(a.copy(), requires_grad=True) for a in inputs]
+    geometry = dict(padding=1, groups=2)
+    y1 = F.conv2d_batch_norm(*fused[:3], mean, var, *fused[3:], eps=1e-3, relu=relu, **geometry)
+    y2 = F.batch_norm(F.conv2d(*plain[:3], **geometry), mean, var, *plain[3:], eps=1e-3)
+    y2 = F.relu(y2) if relu else y2
+    assert y1.dtype == dtype
+    assert y1.data.tobytes() == y2.data.tobytes()
+    grad = rand(*y1.shape).astype(dtype)
+    y1.backward(grad)
+    y2.backward(grad)
+    for a, c in zip(fused, plain):
+        assert a is None or a.grad.tobytes() == c.grad.tobytes()
+    with fastconv.no_grad():      # unrecorded: nothing kept, the same output
+        y3 = F.conv2d_batch_norm(x, w, inputs[2], mean, var, *inputs[3:], eps=1e-3, relu=relu,
+                                 **geometry)
+    assert y3.data.tobytes() == y1.data.tobytes() and y3.grad_fn is None
+
+
+def test_conv2d_batch_norm_errors_name_the_argument():
+    x, w, v = rand(1, 2, 4, 4), rand(3, 2, 3, 3), np.ones(3)
+    with pytest.raises(ValueError, match="running_mean and running_var are required"):
+        F.conv2d_batch_norm(x, w, None, None, v)
+    with pytest.raises(ValueError, match="running_var must have shape"):
+        F.conv2d_batch_norm(x, w, None, v, np.ones(2))
+    with pytest.raises(ValueError, match="bn_weight must have shape"):
+        F.conv2d_batch_norm(x, w, None, v, v, np.ones(4))
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        F.conv2d_batch_norm(x, w, None, v, v, eps=0.0)
+    with pytest.raises(ValueError, match="bn_bias must have shape"):
+        F.conv2d_batch_norm(x, w, None, v, v, None, np.ones(2))
+    with pytest.raises(ValueError, match="^bias must have shape"):
+        F.conv2d_batch_norm(x, w, np.ones(2), v, v)
+
+
 def test_add_relu_matches_unfused_with_broadcasting():
     check_gradients(F.add_relu, rand(2, 3, 4), rand(3, 1))
     a, b = rand(2, 3, 4), rand(2, 3, 4)

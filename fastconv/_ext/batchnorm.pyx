@@ -6,6 +6,8 @@ from cython cimport floating
 from libc.stdint cimport int64_t
 
 cdef extern from "batchnorm.h" nogil:
+    void batch_norm_invstd_c "batch_norm_invstd"(double *invstd, const double *var, double eps,
+                                                 int64_t C)
     void batch_norm_stats_f32(double *mean, double *var, const float *x,
                               int64_t N, int64_t C, int64_t S, int num_threads)
     void batch_norm_stats_f64(double *mean, double *var, const double *x,
@@ -58,6 +60,13 @@ cdef extern from "batchnorm.h" nogil:
                                               const double *grad_out, const double *x,
                                               const double *mean, const double *invstd,
                                               int64_t N, int64_t C, int64_t S, int num_threads)
+
+
+def batch_norm_invstd(double[::1] invstd,              # OUT (C,) 1 / sqrt(var + eps)
+                      const double[::1] var,           # IN  (C,)
+                      double eps):
+    with nogil:
+        batch_norm_invstd_c(&invstd[0], &var[0], eps, var.shape[0])
 
 
 def batch_norm_stats(double[::1] mean,                  # OUT (C,)

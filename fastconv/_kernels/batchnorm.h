@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+void batch_norm_invstd(double *invstd, const double *var, double eps, int64_t C);
+
 void batch_norm_stats_f32(double *mean, double *var, const float *x,
                           int64_t N, int64_t C, int64_t S, int num_threads);
 void batch_norm_stats_f64(double *mean, double *var, const double *x,

@@ -379,7 +379,7 @@ void FC_FN(batch_norm_train_forward)(real *restrict y, double *restrict mean,
         int64_t begin, end;
         const int64_t team = fc_thread_share(C, &begin, &end);
         FC_FN(bn_range_stats)(mean, var, x, begin, end, N, C, S);
-        for (int64_t c = begin; c < end; c++) invstd[c] = 1.0 / sqrt(var[c] + eps);
+        batch_norm_invstd(invstd + begin, var + begin, eps, end - begin);
         if (C >= team) {
             for (int64_t n = 0; n < N; n++)
                 for (int64_t c = begin; c < end; c++)

@@ -8,11 +8,19 @@ def _hooked(module):
     return bool(module._forward_hooks or module._forward_pre_hooks or module._backward_hooks)
 
 
+def _folds(conv, bn):
+    """Whether bn(conv(x)) can run as one conv + batch-norm node: bn normalises with its
+    running statistics (eval mode, track_running_stats) and neither module has hooks."""
+    return (isinstance(conv, Conv2d) and isinstance(bn, BatchNorm2d) and not bn.training
+            and bn.running_mean is not None and not _hooked(conv) and not _hooked(bn))
+
+
 def run_fused(sequential, x):
     """sequential(x), but Conv2d -> ReLU (-> MaxPool2d) and BatchNorm2d -> ReLU run as one
     fused node (conv2d_relu, conv2d_relu_max_pool2d, batch_norm_relu: the pre-activation is
-    not kept for backward). Layers are fused only when none of them has hooks, so hooks
-    always see what they expect."""
+    not kept for backward), and Conv2d -> BatchNorm2d (-> ReLU) with batch-norm in eval mode
+    as one conv2d_batch_norm node. Layers are fused only when none of them has hooks, so
+    hooks always see what they expect."""
     if _hooked(sequential):
         return sequential(x)
     layers = list(sequential)
@@ -21,7 +29,11 @@ def run_fused(sequential, x):
         layer = layers[i]
         following = layers[i + 1] if i + 1 < len(layers) else None
         pool = layers[i + 2] if i + 2 < len(layers) else None
-        if (isinstance(layer, Conv2d) and isinstance(following, ReLU)
+        if _folds(layer, following):
+            relu = isinstance(pool, ReLU) and not _hooked(pool)
+            x = layer.forward_batch_norm(x, following, relu)
+            i += 3 if relu else 2
+        elif (isinstance(layer, Conv2d) and isinstance(following, ReLU)
                 and isinstance(pool, MaxPool2d)
                 and not (_hooked(layer) or _hooked(following) or _hooked(pool))):
             x = layer.forward_relu_max_pool(x, pool)
@@ -50,3 +62,11 @@ def fused_relu_max_pool(conv, pool, x):
     if _hooked(conv) or _hooked(pool):
         return pool(fused_relu(conv, x))
     return conv.forward_relu_max_pool(x, pool)
+
+
+def conv_batch_norm(conv, bn, x, relu=False):
+    """bn(conv(x)), then ReLU if `relu`: one conv2d_batch_norm node where _folds says so,
+    else the two modules' own calls (the ReLU through fused_relu)."""
+    if _folds(conv, bn):
+        return conv.forward_batch_norm(x, bn, relu)
+    return fused_relu(bn, conv(x)) if relu else bn(conv(x))

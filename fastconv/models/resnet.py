@@ -4,16 +4,16 @@ bn1.running_mean, layer1.0.conv1.weight, layer2.0.downsample.0.weight, fc.weight
 initialisation, so its state dicts load unchanged. Parameters for 1000 classes: resnet18
 11,689,512; resnet34 21,797,672; resnet50 25,557,032.
 
-Blocks run batch-norm + ReLU as one fused node and end with the fused residual add + ReLU
-(the modules `relu` stay registered, as in torchvision, but are only called when a hook
-asks for the unfused path).
+Blocks run batch-norm + ReLU as one fused node (in eval mode, convolution + batch-norm
+(+ ReLU): the same bits) and end with the fused residual add + ReLU (the modules `relu` stay
+registered, as in torchvision, but are only called when a hook asks for the unfused path).
 
 `cifar_stem=True` replaces the 7x7 stride-2 stem and its max-pool by a 3x3 stride-1
 convolution and no pooling (conv1.weight becomes (64, in_channels, 3, 3)), the usual
 adaptation for 32x32 images, which the ImageNet stem would shrink to 8x8 at once.
 """
 from fastconv import nn
-from fastconv.models._fused import fused_relu
+from fastconv.models._fused import conv_batch_norm, run_fused
 from fastconv.models._registry import register_model
 from fastconv.nn import functional as F
 
@@ -51,9 +51,9 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = fused_relu(self.bn1, self.conv1(x))
-        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else run_fused(self.downsample, x)
+        out = conv_batch_norm(self.conv1, self.bn1, x, relu=True)
+        out = conv_batch_norm(self.conv2, self.bn2, out)
         return _residual_relu(out, identity, self)
 
 
@@ -74,10 +74,10 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = fused_relu(self.bn1, self.conv1(x))
-        out = fused_relu(self.bn2, self.conv2(out))
-        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else run_fused(self.downsample, x)
+        out = conv_batch_norm(self.conv1, self.bn1, x, relu=True)
+        out = conv_batch_norm(self.conv2, self.bn2, out, relu=True)
+        out = conv_batch_norm(self.conv3, self.bn3, out)
         return _residual_relu(out, identity, self)
 
 
@@ -126,7 +126,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(fused_relu(self.bn1, self.conv1(x)))
+        x = self.maxpool(conv_batch_norm(self.conv1, self.bn1, x, relu=True))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))
 

@@ -74,6 +74,13 @@ class Conv2d(_ConvNd):
         """relu(self(x)) through the fused conv + ReLU path (module hooks are not run)."""
         return F.conv2d_relu(x, self.weight, self.bias, **self._geometry())
 
+    def forward_batch_norm(self, x, bn, relu=False):
+        """bn(self(x)), then ReLU if `relu`, for an nn.BatchNorm2d `bn` that normalises with
+        its running statistics (eval mode, track_running_stats=True), through the fused conv
+        + batch-norm path: the same bits, one recorded node (module hooks are not run)."""
+        return F.conv2d_batch_norm(x, self.weight, self.bias, bn.running_mean, bn.running_var,
+                                   bn.weight, bn.bias, bn.eps, relu, **self._geometry())
+
     def forward_relu_max_pool(self, x, pool):
         """pool(relu(self(x))) for an nn.MaxPool2d `pool`, through the fused conv + ReLU +
         max-pool path (module hooks are not run)."""

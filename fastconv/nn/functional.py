@@ -8,14 +8,15 @@ import numpy as np
 
 from fastconv import ops
 from fastconv.ops.batchnorm import _batch_norm_relu
-from fastconv.ops.conv import _conv2d_bias_relu, _conv2d_relu_max_pool2d
+from fastconv.ops.conv import _conv2d_batch_norm, _conv2d_bias_relu, _conv2d_relu_max_pool2d
 from fastconv.autograd import Function, Tensor, unbroadcast
 from fastconv.random import generator
 
 __all__ = [
     "conv1d", "conv2d", "conv2d_relu", "conv2d_relu_max_pool2d", "max_pool2d", "avg_pool2d",
     "adaptive_avg_pool2d",
-    "batch_norm", "batch_norm_relu", "linear", "relu", "leaky_relu", "sigmoid", "tanh",
+    "batch_norm", "batch_norm_relu", "conv2d_batch_norm", "linear", "relu", "leaky_relu",
+    "sigmoid", "tanh",
     "softmax", "log_softmax", "dropout", "cross_entropy", "mse_loss", "add_relu", "flatten",
     "l1_penalty", "l2_penalty",
 ]
@@ -177,6 +178,8 @@ def adaptive_avg_pool2d(x, output_size):
 class BatchNorm(Function):
     def forward(self, x, weight, bias, relu=False, **options):
         normalise = _batch_norm_relu if relu else ops.batch_norm
+        if not self.recording:
+            return normalise(x, weight=weight, bias=bias, **options)
         y, mean, invstd = normalise(x, weight=weight, bias=bias, return_stats=True, **options)
         # Batch statistics are used in training, and in eval without running buffers.
         self.batch_stats = options["training"] or (
@@ -219,6 +222,48 @@ def batch_norm_relu(x, running_mean, running_var, weight=None, bias=None, traini
     """relu(batch_norm(...)) as one recorded node (fused path; keeps only the output)."""
     return BatchNorm.apply(x, weight, bias, relu=True, **_bn_options(
         running_mean, running_var, training, momentum, eps, num_batches_tracked))
+
+
+class Conv2dBatchNorm(Function):
+    """batch_norm(conv2d(x)) with running statistics (eval mode), then ReLU if asked, as one
+    node: one check of the arguments and the same kernels as the two layers, so the same
+    bits. Backward is batch-norm's eval-mode backward (from the kept conv output) then the
+    convolution's; nothing is kept when the call is not recorded."""
+
+    def forward(self, x, weight, bias, bn_weight, bn_bias, *, running_mean, running_var, eps,
+                relu, geometry):
+        result = _conv2d_batch_norm(x, weight, bias, **geometry, running_mean=running_mean,
+                                    running_var=running_var, bn_weight=bn_weight,
+                                    bn_bias=bn_bias, eps=eps, relu=relu,
+                                    keep_conv_output=self.recording)
+        if not self.recording:
+            return result
+        conv_out, y, mean, invstd = result
+        self.save_for_backward(x, weight, conv_out, bn_weight, mean, invstd, y if relu else None)
+        self.geometry = geometry
+        return y
+
+    def backward(self, grad_out):
+        x, weight, conv_out, bn_weight, mean, invstd, relu_out = self.saved_tensors
+        if relu_out is not None:
+            grad_out = ops.relu_backward(grad_out, relu_out)
+        grad_conv_out, grad_bn_weight, grad_bn_bias = ops.batch_norm_backward(
+            grad_out, conv_out, mean, invstd, bn_weight, training=False)
+        grad_x, grad_weight, grad_bias = ops.conv2d_backward(
+            grad_conv_out, x, weight, output_mask=self.needs_input_grad[:3], **self.geometry)
+        return grad_x, grad_weight, grad_bias, grad_bn_weight, grad_bn_bias
+
+
+def conv2d_batch_norm(x, weight, bias, running_mean, running_var, bn_weight=None, bn_bias=None,
+                      eps=1e-5, relu=False, stride=1, padding=0, dilation=1, groups=1):
+    """batch_norm(conv2d(x, weight, bias, stride, padding, dilation, groups), running_mean,
+    running_var, bn_weight, bn_bias, training=False, eps=eps), then relu if `relu`, as one
+    recorded node (eval-mode batch-norm folded onto its convolution: the same bits as the
+    two calls, with less Python in between). running_mean and running_var are required."""
+    return Conv2dBatchNorm.apply(
+        x, weight, bias, bn_weight, bn_bias, running_mean=_data(running_mean),
+        running_var=_data(running_var), eps=eps, relu=relu,
+        geometry=dict(stride=stride, padding=padding, dilation=dilation, groups=groups))
 
 
 # ---- linear and activations ----------------------------------------------------------------

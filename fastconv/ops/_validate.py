@@ -157,13 +157,12 @@ def exact_key(*values):
 
 def check_size(shape, name):
     """Refuse shapes whose element count would overflow 64-bit index arithmetic."""
-    count = 1
-    for dim in shape:
-        count *= int(dim)
+    shape = tuple(map(int, shape))
+    count = math.prod(shape)
     if count > MAX_ELEMENTS:
-        raise ValueError(f"{name} would have {count} elements (shape {tuple(shape)}), "
+        raise ValueError(f"{name} would have {count} elements (shape {shape}), "
                          f"more than 64-bit indexing allows")
-    return tuple(int(d) for d in shape)
+    return shape
 
 
 def window_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False):

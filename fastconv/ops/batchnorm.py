@@ -115,6 +115,27 @@ def _batch_norm_args(x, running_mean, running_var, weight, bias, training, momen
                         use_batch_stats, update_running, factor, eps, return_stats)
 
 
+def _eval_args(x_shape, x_dtype, running_mean, running_var, weight, bias, eps, return_stats,
+               prefix=""):
+    """_batch_norm_args of batch_norm(x, running_mean, running_var, weight, bias,
+    training=False, eps=eps, return_stats=return_stats) for an x still to be computed, of
+    shape x_shape (4-D, at least 1 channel) and dtype x_dtype: set .x before _batch_norm.
+    Errors name weight and bias with `prefix` (a fused op's names for them)."""
+    N, C = x_shape[0], x_shape[1]
+    if running_mean is None or running_var is None:
+        raise ValueError("running_mean and running_var are required here (eval-mode "
+                         "normalisation with running statistics), got None")
+    weight = _channel_vector(weight, prefix + "weight", C)
+    bias = _channel_vector(bias, prefix + "bias", C)
+    dtype = float_dtype(np.empty(0, x_dtype), weight, bias)   # batch_norm's rule over x too
+    return _ForwardArgs(None, dtype, N, C, x_shape[2] * x_shape[3], weight, bias,
+                        _channel_vector(running_mean, "running_mean", C),
+                        _channel_vector(running_var, "running_var", C),
+                        use_batch_stats=False, update_running=False, factor=0.0,
+                        eps=as_float(eps, "eps", minimum=0.0, min_inclusive=False),
+                        return_stats=return_stats)
+
+
 def _update_running(buffer, batch_stat, factor):
     """buffer = (1 - factor) * buffer + factor * batch_stat, in float64, rounded once into
     the buffer's own dtype and layout."""
@@ -178,9 +199,9 @@ def _batch_norm(args, relu=False):
             _bn.batch_norm_train_forward(y.reshape(N, C, S), mean, var, invstd, x3, weight,
                                          bias, args.eps, relu, get_num_threads())
     else:
-        mean = np.array(args.running_mean, dtype=np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):  # var < 0 gives NaN, as in torch
-            invstd = 1.0 / np.sqrt(np.asarray(args.running_var, dtype=np.float64) + args.eps)
+        mean = contiguous(args.running_mean, np.float64)
+        invstd = np.empty(C)
+        _bn.batch_norm_invstd(invstd, contiguous(args.running_var, np.float64), args.eps)
         if x3 is not None:
             _bn.batch_norm_forward(y.reshape(N, C, S), x3, mean, invstd, weight, bias, relu,
                                    get_num_threads())

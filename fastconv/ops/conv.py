@@ -17,6 +17,7 @@ from fastconv.ops._validate import (
     as_array, as_bool_tuple, as_choice, as_int, as_tuple, check_ndim, check_shape, check_size, contiguous,
     exact_key, float_dtype, get_num_threads, window_output_size,
 )
+from fastconv.ops.batchnorm import _batch_norm, _eval_args as _bn_eval_args
 from fastconv.ops.pool import max_pool2d, max_pool_geometry
 
 _LAYOUTS = {
@@ -281,6 +282,27 @@ def _conv2d_relu_max_pool2d(x, weight, bias=None, stride=1, padding=0, dilation=
     activation = _forward(x, weight, bias, geometry, dtype, out_shape, relu=True)
     pooled, indices = max_pool2d(activation, return_indices=True, **pool)
     return pooled, indices, out_shape
+
+
+def _conv2d_batch_norm(x, weight, bias, stride, padding, dilation, groups, *, running_mean,
+                       running_var, bn_weight, bn_bias, eps, relu, keep_conv_output):
+    """batch_norm(conv2d(x, weight, bias, ...), running_mean, running_var, bn_weight,
+    bn_bias, training=False, eps=eps), then ReLU if relu (as batch-norm's fused ReLU), with
+    the same kernels in the same order, so the same bits, but one check of the arguments:
+    eval-mode batch-norm folded onto its convolution, whose output is a (N, OC, OH, OW)
+    tensor that batch-norm's checks need not see again. Private: for the autograd layer's
+    fused conv + batch-norm node. Returns y, or with keep_conv_output (conv_out, y, mean,
+    invstd), the last two as batch_norm's return_stats gives them (for backward)."""
+    x, weight, bias, geometry, dtype, out_shape = _forward_args(
+        x, weight, bias, stride, padding, dilation, groups, nd=2)
+    if out_shape[1] < 1:
+        raise ValueError(f"weight must have at least 1 output channel for batch-norm to "
+                         f"normalise, got shape {weight.shape}")
+    norm_args = _bn_eval_args(out_shape, dtype, running_mean, running_var, bn_weight, bn_bias,
+                              eps, keep_conv_output, prefix="bn_")
+    conv_out = norm_args.x = _forward(x, weight, bias, geometry, dtype, out_shape)
+    normalised = _batch_norm(norm_args, relu=relu)
+    return (conv_out,) + normalised if keep_conv_output else normalised
 
 
 def conv2d_backward(grad_out, x, weight, stride=1, padding=0, dilation=1, groups=1,
