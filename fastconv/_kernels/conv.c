@@ -277,18 +277,25 @@ static conv_tap *conv_shape_init(conv_shape *shape, int64_t C, int64_t H, int64_
                                  int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                                  int64_t dilation_h, int64_t dilation_w, int64_t groups)
 {
-    const int64_t taps = C / groups * KH * KW;
-    conv_tap *table = malloc((size_t)taps * sizeof(conv_tap));
+    const int64_t filter_taps = KH * KW, in_per_group = C / groups;
+    conv_tap *table = malloc((size_t)(in_per_group * filter_taps) * sizeof(conv_tap));
     if (!table)
         return NULL;
-    for (int64_t t = 0; t < taps; t++) {
-        const int64_t kw = t % KW, kh = t / KW % KH, c = t / (KW * KH);
-        conv_tap *tap = &table[t];
-        tap->channel_offset = c * H * W;
-        tap->offset_h = kh * dilation_h - pad_top;
-        tap->offset_w = kw * dilation_w - pad_left;
-        valid_outputs(tap->offset_w, stride_w, W, OW, &tap->ow_first, &tap->ow_end);
-    }
+    /* The first channel's taps, then every other channel's as copies of them on its own
+     * plane: per tap, the divisions took ~15 ns, 70 us of a 512 -> 512 4x4 batch-1 layer. */
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            conv_tap *tap = &table[kh * KW + kw];
+            tap->channel_offset = 0;
+            tap->offset_h = kh * dilation_h - pad_top;
+            tap->offset_w = kw * dilation_w - pad_left;
+            valid_outputs(tap->offset_w, stride_w, W, OW, &tap->ow_first, &tap->ow_end);
+        }
+    for (int64_t c = 1; c < in_per_group; c++)
+        for (int64_t t = 0; t < filter_taps; t++) {
+            table[c * filter_taps + t] = table[t];
+            table[c * filter_taps + t].channel_offset = c * H * W;
+        }
     *shape = (conv_shape){
         .C = C, .H = H, .W = W, .OC = OC, .KH = KH, .KW = KW, .OH = OH, .OW = OW,
         .stride_h = stride_h, .stride_w = stride_w, .pad_top = pad_top, .pad_left = pad_left,
@@ -343,14 +350,20 @@ static int conv_tap_offsets(const conv_shape *s, int64_t *tap_offsets, int64_t *
                        sh > 1 || sw > 1;
     *phase_h = phased ? (reach_h + sh - 1) / sh : s->H;
     *phase_w = phased ? (reach_w + sw - 1) / sw : s->W;
-    const int64_t phases = phased ? sh * sw : 1;
-    for (int64_t t = 0; t < s->in_per_group * KH * KW; t++) {
-        const int64_t c = t / (KH * KW), row = t / KW % KH * s->dilation_h;
-        const int64_t col = t % KW * s->dilation_w;
-        tap_offsets[t] = phased
-            ? ((c * phases + row % sh * sw + col % sw) * *phase_h + row / sh) * *phase_w + col / sw
-            : (c * s->H + row) * s->W + col;
-    }
+    const int64_t phases = phased ? sh * sw : 1, filter_taps = KH * KW;
+    /* the first channel's offsets, then the others' a channel's planes further on (as in
+     * conv_shape_init, without a division per tap) */
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++) {
+            const int64_t row = kh * s->dilation_h, col = kw * s->dilation_w;
+            tap_offsets[kh * KW + kw] = phased
+                ? ((row % sh * sw + col % sw) * *phase_h + row / sh) * *phase_w + col / sw
+                : row * s->W + col;
+        }
+    const int64_t channel_stride = phased ? phases * *phase_h * *phase_w : s->H * s->W;
+    for (int64_t c = 1; c < s->in_per_group; c++)
+        for (int64_t t = 0; t < filter_taps; t++)
+            tap_offsets[c * filter_taps + t] = tap_offsets[t] + c * channel_stride;
     return phased;
 }
 
