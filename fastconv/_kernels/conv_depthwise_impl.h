@@ -7,6 +7,7 @@
  * decaying towards zero would otherwise send its multiply-adds down the ~100x slower
  * microcoded path. */
 #include "denormals.h"
+#include "vector_clones.h"
 
 /* out: (N, OC, OH, OW) OUT;  x: (N, C, H, W) IN;  w: (OC, C/groups, KH, KW) IN;
  * bias: (OC,) IN or NULL;  relu: 1 for max(0, .) of the result (NaN kept).
@@ -64,28 +65,39 @@ void FC_FN(conv2d_forward_depthwise)(real *restrict out, const real *restrict x,
     }
 }
 
-/* grad_bias: (OC,) OUT;  grad_out: (N, OC, P) IN. Each channel's sum runs over 16 fixed
- * lanes (so it vectorises) that are added in lane order at the end of each plane. */
+/* The sum of one channel's N planes of P values, `stride` apart: 32 fixed lanes run through
+ * the planes in order (a plane's last P % 32 values in the first lanes), then are added in
+ * lane order. One fold per channel, not per plane, and two vectors of lanes: the per-plane
+ * fold was most of a 121-value plane's time (11x11 outputs: 82 us for 64 x 64 planes). */
+FC_VECTOR_CLONES
+static real FC_FN(channel_sum)(const real *restrict planes, int64_t stride, int64_t N,
+                               int64_t P)
+{
+    enum { BIAS_LANES = 32 };
+    real lanes[BIAS_LANES] = { 0 };
+    const int64_t whole = P - P % BIAS_LANES;
+    for (int64_t n = 0; n < N; n++) {
+        const real *restrict plane = planes + n * stride;
+        for (int64_t i = 0; i < whole; i += BIAS_LANES)
+            for (int l = 0; l < BIAS_LANES; l++)
+                lanes[l] += plane[i + l];
+        for (int l = 0; l < BIAS_LANES; l++)
+            lanes[l] += whole + l < P ? plane[whole + l] : 0;
+    }
+    real sum = 0;
+    for (int l = 0; l < BIAS_LANES; l++)
+        sum += lanes[l];
+    return sum;
+}
+
+/* grad_bias: (OC,) OUT;  grad_out: (N, OC, P) IN. One thread owns each channel's sum. */
 static void FC_FN(bias_gradient)(real *restrict grad_bias, const real *restrict grad_out,
                                  int64_t N, int64_t OC, int64_t P, int num_threads)
 {
     #pragma omp parallel for num_threads(num_threads) schedule(static)
     for (int64_t oc = 0; oc < OC; oc++) {
         const fc_fp_mode caller_mode = fc_flush_denormals_begin();
-        real sum = 0;
-        for (int64_t n = 0; n < N; n++) {
-            const real *restrict plane = grad_out + (n * OC + oc) * P;
-            real lanes[16] = { 0 };
-            int64_t i = 0;
-            for (; i + 16 <= P; i += 16)
-                for (int l = 0; l < 16; l++)
-                    lanes[l] += plane[i + l];
-            for (; i < P; i++)
-                lanes[i % 16] += plane[i];
-            for (int l = 0; l < 16; l++)
-                sum += lanes[l];
-        }
-        grad_bias[oc] = sum;
+        grad_bias[oc] = FC_FN(channel_sum)(grad_out + oc * P, OC * P, N, P);
         fc_flush_denormals_end(caller_mode);
     }
 }
