@@ -28,15 +28,15 @@ def run_fused(sequential, x):
     while i < len(layers):
         layer = layers[i]
         following = layers[i + 1] if i + 1 < len(layers) else None
-        pool = layers[i + 2] if i + 2 < len(layers) else None
+        third = layers[i + 2] if i + 2 < len(layers) else None
         if _folds(layer, following):
-            relu = isinstance(pool, ReLU) and not _hooked(pool)
+            relu = isinstance(third, ReLU) and not _hooked(third)
             x = layer.forward_batch_norm(x, following, relu)
             i += 3 if relu else 2
         elif (isinstance(layer, Conv2d) and isinstance(following, ReLU)
-                and isinstance(pool, MaxPool2d)
-                and not (_hooked(layer) or _hooked(following) or _hooked(pool))):
-            x = layer.forward_relu_max_pool(x, pool)
+                and isinstance(third, MaxPool2d)
+                and not (_hooked(layer) or _hooked(following) or _hooked(third))):
+            x = layer.forward_relu_max_pool(x, third)
             i += 3
         elif (isinstance(layer, (Conv2d, BatchNorm2d)) and isinstance(following, ReLU)
                 and not _hooked(layer) and not _hooked(following)):
