@@ -14,11 +14,11 @@ cdef extern from "pool.h" nogil:
                                 int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                 int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                                 int64_t ph, int64_t pw, int64_t dh, int64_t dw, int num_threads)
-    void max_pool2d_backward_f32(float *grad_x, int64_t *invalid,
+    int64_t max_pool2d_backward_f32(float *grad_x,
                                  const float *grad_out, const int64_t *indices,
                                  int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                  int num_threads)
-    void max_pool2d_backward_f64(double *grad_x, int64_t *invalid,
+    int64_t max_pool2d_backward_f64(double *grad_x,
                                  const double *grad_out, const int64_t *indices,
                                  int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                                  int num_threads)
@@ -132,22 +132,23 @@ def max_pool2d_forward(floating[:, :, :, ::1] out,            # OUT (N, C, OH, O
 
 
 def max_pool2d_backward(floating[:, :, :, ::1] grad_x,             # OUT (N, C, H, W)
-                        int64_t[:, ::1] invalid,                    # OUT (N, C)
                         const floating[:, :, :, ::1] grad_out,     # IN  (N, C, OH, OW)
                         const int64_t[:, :, :, ::1] indices,       # IN  (N, C, OH, OW)
                         int num_threads):
-    cdef int64_t planes = grad_x.shape[0] * grad_x.shape[1]
+    """Returns how many indices fell outside their plane (and were skipped)."""
+    cdef int64_t planes = grad_x.shape[0] * grad_x.shape[1], bad
     with nogil:
         if floating is float:
-            max_pool2d_backward_f32(&grad_x[0, 0, 0, 0], &invalid[0, 0], &grad_out[0, 0, 0, 0],
-                                    &indices[0, 0, 0, 0], planes, grad_x.shape[2],
-                                    grad_x.shape[3], grad_out.shape[2], grad_out.shape[3],
-                                    num_threads)
+            bad = max_pool2d_backward_f32(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                                          &indices[0, 0, 0, 0], planes, grad_x.shape[2],
+                                          grad_x.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                          num_threads)
         else:
-            max_pool2d_backward_f64(&grad_x[0, 0, 0, 0], &invalid[0, 0], &grad_out[0, 0, 0, 0],
-                                    &indices[0, 0, 0, 0], planes, grad_x.shape[2],
-                                    grad_x.shape[3], grad_out.shape[2], grad_out.shape[3],
-                                    num_threads)
+            bad = max_pool2d_backward_f64(&grad_x[0, 0, 0, 0], &grad_out[0, 0, 0, 0],
+                                          &indices[0, 0, 0, 0], planes, grad_x.shape[2],
+                                          grad_x.shape[3], grad_out.shape[2], grad_out.shape[3],
+                                          num_threads)
+    return bad
 
 
 def avg_pool2d_forward(floating[:, :, :, ::1] out,            # OUT (N, C, OH, OW)

@@ -13,12 +13,12 @@ void max_pool2d_forward_f64(double *out, int64_t *indices, const double *x,
                             int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                             int64_t kh, int64_t kw, int64_t sh, int64_t sw,
                             int64_t ph, int64_t pw, int64_t dh, int64_t dw, int num_threads);
-void max_pool2d_backward_f32(float *grad_x, int64_t *invalid,
-                             const float *grad_out, const int64_t *indices,
+int64_t max_pool2d_backward_f32(float *grad_x,
+                                const float *grad_out, const int64_t *indices,
                              int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                              int num_threads);
-void max_pool2d_backward_f64(double *grad_x, int64_t *invalid,
-                             const double *grad_out, const int64_t *indices,
+int64_t max_pool2d_backward_f64(double *grad_x,
+                                const double *grad_out, const int64_t *indices,
                              int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW,
                              int num_threads);
 

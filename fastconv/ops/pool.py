@@ -171,12 +171,10 @@ def max_pool2d_backward(grad_out, indices, input_shape):
         return np.zeros(input_shape, dtype)
     grad_x = np.empty(input_shape, dtype)
     # The kernel range-checks each index as it scatters (a separate min/max here would
-    # read the int64 indices twice more) and skips the bad ones. A uint64 index too big
-    # for int64 wraps to a negative one, so it is refused as well.
-    invalid = np.empty(input_shape[:2], np.int64)
-    _pool.max_pool2d_backward(grad_x, invalid, contiguous(grad_out, dtype),
-                              contiguous(indices, np.int64), get_num_threads())
-    if invalid.any():
+    # read the int64 indices twice more), skips the bad ones and counts them. A uint64
+    # index too big for int64 wraps to a negative one, so it is refused as well.
+    if _pool.max_pool2d_backward(grad_x, contiguous(grad_out, dtype),
+                                 contiguous(indices, np.int64), get_num_threads()):
         raise ValueError(f"indices must lie in [0, H*W) = [0, {plane}), got values from "
                          f"{indices.min()} to {indices.max()}")
     return grad_x
