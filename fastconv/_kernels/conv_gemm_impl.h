@@ -518,6 +518,49 @@ static inline int FC_FN(weight_transposed)(const conv_shape *s)
     return bytes <= (FC_FN(has_fast_transpose)() ? 128 : 64);
 }
 
+/* grad_w: (OC, C/groups, KH, KW) OUT;  partials: (runs, size) IN/OUT, size = OC * taps,
+ * each run's GEMM result: per group, an (out_per_group x taps) matrix, element (oc, tap
+ * k*Cg + c), or its transpose when `transposed`. grad_w is the runs' sum, added in run
+ * order, laid out per filter: each filter's line of the first run takes the other runs'
+ * lines (the same additions in the same order as element by element, but along contiguous
+ * lines that stay in L1), then its (KH*KW x Cg) block is transposed out. Element by
+ * element, with the taps `Cg` apart, this took 4.6 ms of a 512 -> 512 4x4 batch-1
+ * backward-weight (2.36 million scattered reads). */
+static void FC_FN(gather_weight_gradient)(real *restrict grad_w, real *restrict partials,
+                                          int64_t runs, int64_t size, const conv_shape *s,
+                                          int transposed, int num_threads)
+{
+    const int64_t Cg = s->in_per_group, KHW = s->KH * s->KW, taps = Cg * KHW;
+    const int64_t OCg = s->out_per_group, OC = s->OC;
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
+    for (int64_t oc = 0; oc < OC; oc++) {
+        real *filter = grad_w + oc * taps;
+        if (!transposed) {   /* the filter's line, taps k*Cg + c, into c*KHW + k */
+            real *restrict line = partials + oc * taps;
+            for (int64_t run = 1; run < runs; run++) {
+                const real *restrict more = line + run * size;
+                for (int64_t t = 0; t < taps; t++)
+                    line[t] += more[t];
+            }
+            if (KHW == 1)    /* 1x1 filters: the line is the filter already */
+                memcpy(filter, line, (size_t)taps * sizeof(real));
+            else
+                FC_FN(tapwise_transpose)(filter, KHW, line, Cg, KHW, Cg);
+            continue;
+        }
+        /* a few taps (see weight_transposed), laid (taps x out_per_group) per group */
+        const real *group = partials + oc / OCg * OCg * taps;
+        for (int64_t c = 0; c < Cg; c++)
+            for (int64_t k = 0; k < KHW; k++) {
+                const real *restrict from = group + (k * Cg + c) * OCg + oc % OCg;
+                real sum = from[0];
+                for (int64_t run = 1; run < runs; run++)
+                    sum += from[run * size];
+                filter[c * KHW + k] = sum;
+            }
+    }
+}
+
 /* Images [first, end) of the run's group channels of x, channels last, into staged. */
 static void FC_FN(stage_images)(const FC_FN(weight_job) *job, real *restrict staged,
                                 const real *restrict x_g, int64_t first, int64_t end)
@@ -719,22 +762,7 @@ void FC_FN(conv2d_backward_weight)(real *restrict grad_w, real *restrict grad_bi
         for (int64_t task = 0; task < tasks; task++)
             FC_FN(weight_task)(&job, task, num_threads);
     }
-    const int64_t KHW = KH * KW, OCg = s.out_per_group;
-    #pragma omp parallel for num_threads(num_threads) schedule(static)
-    for (int64_t oc = 0; oc < OC; oc++) {
-        /* element (oc, tap k*Cg + c) of a run's partial */
-        const real *group = partials + oc / OCg * OCg * taps;
-        const int64_t line_step = transposed ? 1 : taps, tap_step = transposed ? OCg : 1;
-        const real *line = group + oc % OCg * line_step;
-        for (int64_t c = 0; c < Cg; c++)
-            for (int64_t k = 0; k < KHW; k++) {
-                const real *restrict from = line + (k * Cg + c) * tap_step;
-                real sum = from[0];
-                for (int64_t run = 1; run < runs; run++)
-                    sum += from[run * size];
-                grad_w[(oc * Cg + c) * KHW + k] = sum;
-            }
-    }
+    FC_FN(gather_weight_gradient)(grad_w, partials, runs, size, &s, transposed, num_threads);
     if (grad_bias)
         FC_FN(bias_gradient)(grad_bias, grad_out, N, OC, P, num_threads);
     free(table);
