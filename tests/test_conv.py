@@ -707,10 +707,11 @@ def test_direct_forwards_give_the_gemms_bits(case):
 # odd last row and column that the pool drops), rows of 5 (one vector), one image. Over
 # output-channel vectors: the simple CNN's conv2 (11x11: the last row and column dropped),
 # LeNet-5's C3 (16 channels), padded 48 channels (virtual runs over 13-wide rows), rows of 14.
+# Winograd's (conv_winograd_impl.h): 64 -> 64 padded on 9x11 (an odd last row and column).
 ONE_PASS_POOLS = [(3, 1, 28, 28, 32, 3, 0), (2, 1, 28, 28, 6, 5, 2), (2, 3, 32, 32, 64, 3, 1),
                   (3, 2, 9, 40, 30, 3, 1), (2, 1, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2),
                   (8, 32, 13, 13, 64, 3, 0), (8, 6, 14, 14, 16, 5, 0), (8, 7, 13, 13, 48, 3, 1),
-                  (8, 5, 16, 16, 32, 3, 0)]
+                  (8, 5, 16, 16, 32, 3, 0), (2, 64, 9, 11, 64, 3, 1)]
 
 
 @pytest.mark.parametrize("shape", ONE_PASS_POOLS)
@@ -998,3 +999,80 @@ def test_stride1_forward_keeps_the_packed_gemms_bits(x_shape, w_shape, pad, thre
                            _im2col(x, *w_shape[2:], pad))
     n, oc, oh, ow = out.shape
     np.testing.assert_array_equal(out, product.reshape(oc, n, oh, ow).transpose(1, 0, 2, 3))
+
+
+# (N, C, H, W, OC, pad_top, pad_left) for the Winograd F(2x2, 3x3) convolution: odd output
+# sizes (tiles cut by the edge), padding 0 to 2 and asymmetric, one pixel, runs of tiles
+# crossing rows and images inside a sliver, channels not a multiple of the engine's rows,
+# and 128 channels (one sliver a block: several blocks).
+WINOGRAD_SHAPES = [(2, 3, 5, 5, 4, 1, 1), (3, 32, 13, 13, 64, 0, 0), (2, 5, 7, 9, 20, 2, 2),
+                   (1, 1, 1, 1, 1, 2, 2), (2, 17, 11, 6, 33, 1, 0), (1, 8, 3, 30, 3, 0, 2),
+                   (3, 128, 9, 9, 128, 1, 1)]
+
+
+@pytest.mark.parametrize("shape", WINOGRAD_SHAPES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("integers", [False, True])
+def test_winograd_matches_the_direct_twin(shape, dtype, integers):
+    """Within the rounding bound of the direct sums (exact on small integers: every
+    intermediate is a multiple of 1/4), the same bits for any thread count, the
+    backward-data form (filters read flipped) the same bits as the forward over flipped
+    filters, and its pooled output the bits of the two steps, ties and NaN included."""
+    n, c, h, w, oc, pad_top, pad_left = shape
+    rng = np.random.default_rng(sum(shape))
+    if integers:
+        x = rng.integers(-2, 3, (n, c, h, w)).astype(dtype)
+        weight = rng.integers(-1, 2, (oc, c, 3, 3)).astype(dtype)
+        bias = rng.integers(-2, 3, oc).astype(dtype)
+    else:
+        x, weight, bias = (rng.standard_normal(s).astype(dtype)
+                           for s in ((n, c, h, w), (oc, c, 3, 3), (oc,)))
+    out_h, out_w = h + 2 * pad_top - 2, w + 2 * pad_left - 2
+    geometry = (1, 1, pad_top, pad_left, 1, 1, 1)
+    runs = []
+    for threads in (1, 2, 3):
+        out = np.full((n, oc, out_h, out_w), np.inf, dtype)
+        assert _conv.conv2d_winograd(out, x, weight, False, bias, True, False, out_h, out_w,
+                                     pad_top, pad_left, threads)
+        runs.append(out)
+        assert out.tobytes() == runs[0].tobytes()
+    direct = np.empty(out.shape)
+    _conv.conv2d_forward_direct(direct, x.astype(np.float64), weight.astype(np.float64),
+                                bias.astype(np.float64), *geometry, 1)
+    _check_close(out, direct, _abs_sums("forward", out.shape, x, weight, geometry, bias), dtype,
+                 9 * c + 1, integers)
+    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    read_flipped = np.empty_like(out)
+    _conv.conv2d_winograd(read_flipped, x, flipped, True, bias, True, False, out_h, out_w,
+                          pad_top, pad_left, 2)
+    assert read_flipped.tobytes() == out.tobytes()
+    x[0, 0, min(2, h - 1), min(1, w - 1)] = np.nan   # NaN reaches the outputs over it
+    relu = np.empty_like(out)
+    _conv.conv2d_winograd(relu, x, weight, False, bias, True, True, out_h, out_w, pad_top,
+                          pad_left, 2)
+    if out_h >= 2 and out_w >= 2:
+        expected, expected_indices = ops.max_pool2d(relu, 2, return_indices=True)
+        pooled = np.empty(expected.shape, dtype)
+        indices = np.empty(expected.shape, np.int64)
+        _conv.conv2d_winograd(pooled, x, weight, False, bias, True, True, out_h, out_w, pad_top,
+                              pad_left, 3, indices)
+        assert pooled.tobytes() == expected.tobytes()
+        np.testing.assert_array_equal(indices, expected_indices)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_runs_where_its_policy_says(dtype):
+    """64 -> 64 3x3 padded layers on 8x8 images: ops' forward, its fused ReLU, and
+    backward-data (Winograd over the filters read flipped) give the kernel's bits."""
+    from fastconv.ops.conv import _conv2d_bias_relu
+    x, weight, bias, grad_out = (randn(*s).astype(dtype) for s in
+                                 ((2, 64, 8, 8), (64, 64, 3, 3), (64,), (2, 64, 8, 8)))
+    for relu in (False, True):
+        out = np.empty((2, 64, 8, 8), dtype)
+        _conv.conv2d_winograd(out, x, weight, False, bias, True, relu, 8, 8, 1, 1, 2)
+        layer = _conv2d_bias_relu if relu else ops.conv2d
+        assert layer(x, weight, bias, padding=1).tobytes() == out.tobytes()
+    grad_x = np.empty_like(x)
+    _conv.conv2d_winograd(grad_x, grad_out, weight, True, np.empty(0, dtype), False, False, 8,
+                          8, 1, 1, 2)
+    assert ops.conv2d_backward(grad_out, x, weight, padding=1)[0].tobytes() == grad_x.tobytes()

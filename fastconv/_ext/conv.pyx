@@ -83,6 +83,14 @@ cdef extern from "conv.h" nogil:
                                        const double *bias, int relu, int64_t N, int64_t C, int64_t H,
                                        int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
                                        int64_t OW, int64_t pad_top, int64_t pad_left, int num_threads)
+    int conv2d_winograd_f32(float *out, int64_t *pool_indices, const float *x, const float *w,
+                            int flip, const float *bias, int relu, int64_t N, int64_t C, int64_t H,
+                            int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
+                            int64_t pad_left, int num_threads)
+    int conv2d_winograd_f64(double *out, int64_t *pool_indices, const double *x, const double *w,
+                            int flip, const double *bias, int relu, int64_t N, int64_t C, int64_t H,
+                            int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
+                            int64_t pad_left, int num_threads)
     int conv2d_backward_weight_ocvec_f32(float *grad_w, const float *grad_out, const float *x,
                                          int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
                                          int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -301,6 +309,29 @@ def conv2d_forward_direct_simd(str kernel,                             # "stem" 
             done = conv2d_forward_direct_simd_f64(which, &out[0, 0, 0, 0], &x[0, 0, 0, 0], &w[0, 0, 0, 0], &bias[0] if has_bias else NULL, relu,
                                                   x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], out.shape[2], out.shape[3],
                                                   pad_top, pad_left, num_threads)
+    return done != 0
+
+
+def conv2d_winograd(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW), or pooled (N, OC, OH/2, OW/2)
+                    const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                    const floating[:, :, :, ::1] w,         # IN  (OC, C, 3, 3), or with flip (C, OC, 3, 3)
+                    bint flip,
+                    const floating[::1] bias,               # IN  (OC,), or zeros for none
+                    bint has_bias, bint relu, int64_t OH, int64_t OW, int64_t pad_top,
+                    int64_t pad_left, int num_threads,
+                    int64_t[:, :, :, ::1] pool_indices=None):  # OUT (N, OC, OH/2, OW/2), or None
+    """The Winograd F(2x2, 3x3) convolution (stride, dilation and groups 1) whatever the
+    policy says, for tests; with pool_indices, out gets the 2x2 stride-2 max-pool of its
+    output. Returns False, having written nothing, for C = 0."""
+    cdef int done
+    cdef int64_t *indices = &pool_indices[0, 0, 0, 0] if pool_indices is not None else NULL
+    with nogil:
+        if floating is float:
+            done = conv2d_winograd_f32(&out[0, 0, 0, 0], indices, &x[0, 0, 0, 0], &w[0, 0, 0, 0], flip, &bias[0] if has_bias else NULL, relu,
+                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1], OH, OW, pad_top, pad_left, num_threads)
+        else:
+            done = conv2d_winograd_f64(&out[0, 0, 0, 0], indices, &x[0, 0, 0, 0], &w[0, 0, 0, 0], flip, &bias[0] if has_bias else NULL, relu,
+                                       x.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1], OH, OW, pad_top, pad_left, num_threads)
     return done != 0
 
 

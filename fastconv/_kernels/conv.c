@@ -3,6 +3,7 @@
  *   conv_depthwise_impl.h  direct, vectorised along ow, for depthwise / small-group layers
  *   conv_im2col_impl.h     packers and the col2im store that feed the GEMM engine (gemm.h)
  *   conv_tapwise_impl.h    small images as a sum over taps of GEMMs that skip the padding
+ *   conv_winograd_impl.h   3x3 stride-1 layers by Winograd's F(2x2, 3x3), on the engine
  *   conv_gemm_impl.h       forward, backward-data, backward-weight as implicit GEMMs
  *
  * Extra memory per call, beyond the outputs and the engine's own per-thread arena: a table of
@@ -392,6 +393,9 @@ static inline int spread_tasks(int64_t tasks, int num_threads)
 #include "instantiate.h"
 
 #define FC_IMPL "conv_tapwise_impl.h"
+#include "instantiate.h"
+
+#define FC_IMPL "conv_winograd_impl.h"
 #include "instantiate.h"
 
 #define FC_IMPL "conv_gemm_impl.h"

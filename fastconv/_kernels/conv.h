@@ -191,6 +191,22 @@ int conv2d_backward_data_stem_f64(double *grad_x, const double *grad_out, const 
                                   int64_t OC, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
                                   int64_t pad_top, int64_t pad_left, int num_threads);
 
+/* The Winograd F(2x2, 3x3) convolution (conv_winograd_impl.h) that conv2d_forward,
+ * conv2d_backward_data and conv2d_forward_relu_max_pool run for some 3x3 stride-1 layers,
+ * whatever their policy says, for tests. out: (N, OC, OH, OW) OUT, or with pool_indices
+ * non-NULL the 2x2 stride-2 max-pool of it and its indices, (N, OC, OH / 2, OW / 2) OUT;
+ * x: (N, C, H, W) IN;  w: (OC, C, 3, 3) IN, or with flip (C, OC, 3, 3) IN read with its
+ * channels swapped and taps reversed (backward-data's stride-1 form);  bias: (OC,) IN or
+ * NULL. Returns 0, having written nothing, for C = 0. */
+int conv2d_winograd_f32(float *out, int64_t *pool_indices, const float *x, const float *w,
+                        int flip, const float *bias, int relu, int64_t N, int64_t C, int64_t H,
+                        int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
+                        int64_t pad_left, int num_threads);
+int conv2d_winograd_f64(double *out, int64_t *pool_indices, const double *x, const double *w,
+                        int flip, const double *bias, int relu, int64_t N, int64_t C, int64_t H,
+                        int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
+                        int64_t pad_left, int num_threads);
+
 /* The naive twins: direct loops (conv_impl.h). bias must not be NULL (zeros for none);
  * row_sums: (num_threads, OW) scratch. */
 void conv2d_forward_direct_f32(float *out, const float *x, const float *w, const float *bias,

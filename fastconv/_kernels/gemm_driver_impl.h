@@ -318,3 +318,18 @@ void FC_FN(fc_gemm)(int64_t M, int64_t N, int64_t K,
     FC_FN(fc_gemm_viewed)(M, N, K, pack_a, a_source, pack_b, NULL, b_source, epilogue,
                           num_threads);
 }
+
+void FC_FN(fc_gemm_sliver_widths)(int64_t *MR, int64_t *NR)
+{
+    const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
+    *MR = cfg->MR;
+    *NR = cfg->NR;
+}
+
+void FC_FN(fc_gemm_packed)(int64_t M, int64_t depth, const real *a_packed,
+                           const real *b_sliver, real *c, int64_t ldc)
+{
+    const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
+    for (int64_t i = 0; i < M; i += cfg->MR)
+        cfg->kernel(depth, a_packed + i * depth, b_sliver, c + i * ldc, ldc, 0);
+}
