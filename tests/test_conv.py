@@ -707,11 +707,12 @@ def test_direct_forwards_give_the_gemms_bits(case):
 # odd last row and column that the pool drops), rows of 5 (one vector), one image. Over
 # output-channel vectors: the simple CNN's conv2 (11x11: the last row and column dropped),
 # LeNet-5's C3 (16 channels), padded 48 channels (virtual runs over 13-wide rows), rows of 14.
-# Winograd's (conv_winograd_impl.h): 64 -> 64 padded on 9x11 (an odd last row and column).
+# Winograd's (conv_winograd_impl.h): 64 -> 64 padded on 9x11 (an odd last row and column;
+# 5 images, 150 tiles).
 ONE_PASS_POOLS = [(3, 1, 28, 28, 32, 3, 0), (2, 1, 28, 28, 6, 5, 2), (2, 3, 32, 32, 64, 3, 1),
                   (3, 2, 9, 40, 30, 3, 1), (2, 1, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2),
                   (8, 32, 13, 13, 64, 3, 0), (8, 6, 14, 14, 16, 5, 0), (8, 7, 13, 13, 48, 3, 1),
-                  (8, 5, 16, 16, 32, 3, 0), (2, 64, 9, 11, 64, 3, 1)]
+                  (8, 5, 16, 16, 32, 3, 0), (5, 64, 9, 11, 64, 3, 1)]
 
 
 @pytest.mark.parametrize("shape", ONE_PASS_POOLS)
@@ -1062,13 +1063,14 @@ def test_winograd_matches_the_direct_twin(shape, dtype, integers):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_runs_where_its_policy_says(dtype):
-    """64 -> 64 3x3 padded layers on 8x8 images: ops' forward, its fused ReLU, and
-    backward-data (Winograd over the filters read flipped) give the kernel's bits."""
+    """64 -> 64 3x3 padded layers on 8x8 images, 8 of them (128 tiles): ops' forward, its
+    fused ReLU, and backward-data (Winograd over the filters read flipped) give the
+    kernel's bits."""
     from fastconv.ops.conv import _conv2d_bias_relu
     x, weight, bias, grad_out = (randn(*s).astype(dtype) for s in
-                                 ((2, 64, 8, 8), (64, 64, 3, 3), (64,), (2, 64, 8, 8)))
+                                 ((8, 64, 8, 8), (64, 64, 3, 3), (64,), (8, 64, 8, 8)))
     for relu in (False, True):
-        out = np.empty((2, 64, 8, 8), dtype)
+        out = np.empty((8, 64, 8, 8), dtype)
         _conv.conv2d_winograd(out, x, weight, False, bias, True, relu, 8, 8, 1, 1, 2)
         layer = _conv2d_bias_relu if relu else ops.conv2d
         assert layer(x, weight, bias, padding=1).tobytes() == out.tobytes()

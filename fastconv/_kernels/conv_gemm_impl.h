@@ -161,19 +161,20 @@ static inline int FC_FN(use_stem_forward)(const conv_shape *s)
 
 /* Whether a layer takes the Winograd F(2x2, 3x3) convolution (conv_winograd_impl.h): 3x3
  * filters at stride and dilation 1, one group, padding at most 1, 64+ channels in and out,
- * outputs of 8x8 or more. Measured against the forward as it was (alternating, batch 64
+ * outputs of 8x8 or more, 128+ tiles of 2x2 outputs over the batch. Measured against the forward as it was (alternating, batch 64
  * unless said, 1 / 2 threads; float, and double alike): 64 -> 64 on 32x32 0.76x / 0.77x the
  * time, 128 -> 128 on 16x16 0.65x / 0.67x, 256 -> 256 on 8x8 0.63x / 0.63x, 64 -> 64 on
  * 56x56 (batch 8) 0.74x / 0.80x, batch 1 0.75x / 0.74x. Not taken: 512 -> 512 on 4x4
  * (1.07x: a tile in four is mostly padding and the GEMM already runs near the FMA limit),
  * the simple CNN's conv2 (32 -> 64 on 13x13, 1.09x) and its backward-data (64 -> 32 padded
- * by 2, 2.4x): on small images gathering the patches costs more than the multiplies it saves. */
-static inline int FC_FN(use_winograd)(const conv_shape *s)
+ * by 2, 2.4x): on small images gathering the patches costs more than the multiplies it saves;
+ * 256 -> 256 on 14x14 at batch 1 (49 tiles, 1.1x: the filters' transform is not amortised). */
+static inline int FC_FN(use_winograd)(const conv_shape *s, int64_t N)
 {
     return s->KH == 3 && s->KW == 3 && s->stride_h == 1 && s->stride_w == 1 &&
            s->dilation_h == 1 && s->dilation_w == 1 && s->in_per_group == s->C &&
            s->pad_top <= 1 && s->pad_left <= 1 && s->C >= 64 && s->OC >= 64 &&
-           s->OH >= 8 && s->OW >= 8;
+           s->OH >= 8 && s->OW >= 8 && N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2) >= 128;
 }
 
 /* max_pool2d(relu(conv2d(x, w, bias)), 2x2 windows, stride 2, floor mode) in one pass
@@ -205,7 +206,7 @@ int FC_FN(conv2d_forward_relu_max_pool)(real *restrict pooled, int64_t *restrict
     const int kernel = !direct ? -1
                      : FC_FN(use_stem_forward)(&s) ? FC_DIRECT_FORWARD_STEM
                      : FC_FN(use_ocvec)(&s, N) ? FC_DIRECT_FORWARD_OCVEC : -1;
-    const int winograd = table && FC_FN(use_winograd)(&s);
+    const int winograd = table && FC_FN(use_winograd)(&s, N);
     free(table);
     if (winograd)
         return FC_FN(conv2d_winograd)(pooled, indices, x, w, 0, bias, 1, N, C, H, W, OC, OH, OW,
@@ -291,7 +292,7 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         free(table);
         return;
     }
-    if (FC_FN(use_winograd)(&s) &&
+    if (FC_FN(use_winograd)(&s, N) &&
         FC_FN(conv2d_winograd)(out, NULL, x, w, 0, bias, relu, N, C, H, W, OC, OH, OW, pad_top,
                                pad_left, num_threads)) {
         free(tap_offsets);
@@ -445,7 +446,7 @@ void FC_FN(conv2d_backward_data)(real *restrict grad_x, const real *restrict gra
                                                      1, 1, KH - 1 - pad_top, KW - 1 - pad_left,
                                                      1, 1, 1);
         const int tapwise = transposed_table && FC_FN(use_tapwise)(&transposed, N);
-        const int winograd = transposed_table && FC_FN(use_winograd)(&transposed);
+        const int winograd = transposed_table && FC_FN(use_winograd)(&transposed, N);
         free(transposed_table);
         if (winograd && FC_FN(conv2d_winograd)(grad_x, NULL, grad_out, w, 1, NULL, 0, N, OC, OH, OW,
                                                C, H, W, KH - 1 - pad_top, KW - 1 - pad_left,

@@ -37,6 +37,16 @@
 /* Shared by both precisions: compiled once. */
 #ifndef FC_CONV_WINOGRAD_SHARED
 #define FC_CONV_WINOGRAD_SHARED
+
+/* How many threads the calling thread's team has (1 outside a parallel region). */
+static inline int64_t omp_threads_in_team(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
 /* a sliver of NR tiles holds at most NR runs; every engine's NR is at most 32 */
 enum { WINOGRAD_POINTS = 16, WINOGRAD_MAX_SLIVERS = 8, WINOGRAD_MAX_NR = 64 };
 
@@ -77,50 +87,72 @@ static int64_t winograd_runs(const winograd_shape *s, int64_t first, int64_t cou
 }
 #endif
 
-/* U = G g G^T of one 3x3 filter g, element (i, j) at g[i * step_i + j * step_j] (negative
- * steps read it reversed). u: 16 values OUT, row-major 4x4. */
-static inline void FC_FN(winograd_filter)(real *restrict u, const real *g, int64_t step_i,
-                                          int64_t step_j)
+/* U = G g G^T for lines of 3x3 filters: filter (a, b) at w + (a * lanes + b) * 9, its taps
+ * in order or reversed; point p of filter (a, b) to u[(p * lines + a) * lanes + b]. One loop
+ * over b per line, so that the transform runs in vectors. u: (16, lines, lanes) OUT;
+ * w: (lines, lanes, 3, 3) IN; lines [first_line, end_line) only. */
+FC_VECTOR_CLONES
+static void FC_FN(winograd_filter_lines)(real *restrict u, const real *restrict w, int reverse,
+                                         int64_t first_line, int64_t end_line, int64_t lines,
+                                         int64_t lanes)
 {
-    real t[4][3];
-    for (int j = 0; j < 3; j++) {
-        const real g0 = g[j * step_j], g1 = g[step_i + j * step_j], g2 = g[2 * step_i + j * step_j];
-        t[0][j] = g0;
-        t[1][j] = (g0 + g1 + g2) * (real)0.5;
-        t[2][j] = (g0 - g1 + g2) * (real)0.5;
-        t[3][j] = g2;
-    }
-    for (int i = 0; i < 4; i++) {
-        u[i * 4 + 0] = t[i][0];
-        u[i * 4 + 1] = (t[i][0] + t[i][1] + t[i][2]) * (real)0.5;
-        u[i * 4 + 2] = (t[i][0] - t[i][1] + t[i][2]) * (real)0.5;
-        u[i * 4 + 3] = t[i][2];
+    const int64_t point_stride = lines * lanes;
+    for (int64_t a = first_line; a < end_line; a++) {
+        /* tap k of filter b at tap[k][9 * b] */
+        const real *tap[9];
+        for (int k = 0; k < 9; k++)
+            tap[k] = w + a * lanes * 9 + (reverse ? 8 - k : k);
+        real *restrict out = u + a * lanes;
+        /* the 9 loads and 16 stores never overlap: vectorise (gcc would not on its own) */
+        #pragma omp simd
+        for (int64_t b = 0; b < lanes; b++) {
+            const real g0 = tap[0][9 * b], g1 = tap[1][9 * b], g2 = tap[2][9 * b];
+            const real g3 = tap[3][9 * b], g4 = tap[4][9 * b], g5 = tap[5][9 * b];
+            const real g6 = tap[6][9 * b], g7 = tap[7][9 * b], g8 = tap[8][9 * b];
+            /* t = G g, row by row (4 x 3) */
+            const real t10 = (g0 + g3 + g6) * (real)0.5, t11 = (g1 + g4 + g7) * (real)0.5;
+            const real t12 = (g2 + g5 + g8) * (real)0.5;
+            const real t20 = (g0 - g3 + g6) * (real)0.5, t21 = (g1 - g4 + g7) * (real)0.5;
+            const real t22 = (g2 - g5 + g8) * (real)0.5;
+            /* u = t G^T */
+            const real row[4][3] = { { g0, g1, g2 }, { t10, t11, t12 }, { t20, t21, t22 },
+                                     { g6, g7, g8 } };
+            for (int i = 0; i < 4; i++) {
+                out[(i * 4 + 0) * point_stride + b] = row[i][0];
+                out[(i * 4 + 1) * point_stride + b] = (row[i][0] + row[i][1] + row[i][2]) * (real)0.5;
+                out[(i * 4 + 2) * point_stride + b] = (row[i][0] - row[i][1] + row[i][2]) * (real)0.5;
+                out[(i * 4 + 3) * point_stride + b] = row[i][2];
+            }
+        }
     }
 }
 
 /* All filters transformed and packed as the 16 GEMMs' A operands: point p's matrix (rows
  * output channels, depth input channels) at packed + p * rows * C, in gemm.h's packed layout
- * (slivers of MR rows, padding rows zero).
+ * (slivers of MR rows, padding rows zero), by way of lines of transformed filters (16 x OC x
+ * C values in the calling thread's WORKSPACE_CHANNELS_LAST, free until the blocks start).
  * packed: (16, rows, C) OUT;  w: (OC, C, 3, 3) IN, or with flip, (C, OC, 3, 3) IN read as
  * the filters of backward-data's stride-1 form (channels swapped, taps reversed). */
 static void FC_FN(winograd_filters)(real *restrict packed, const real *restrict w, int flip,
                                     const winograd_shape *s, int num_threads)
 {
-    const int64_t C = s->C, MR = s->MR, rows = s->rows;
-    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
-    for (int64_t oc = 0; oc < rows; oc++) {
-        real *restrict row = packed + oc / MR * C * MR + oc % MR;
-        for (int64_t c = 0; c < C; c++) {
-            real u[WINOGRAD_POINTS];
-            if (oc >= s->OC)
-                for (int p = 0; p < WINOGRAD_POINTS; p++)
-                    u[p] = 0;
-            else if (flip)
-                FC_FN(winograd_filter)(u, w + (c * s->OC + oc) * 9 + 8, -3, -1);
-            else
-                FC_FN(winograd_filter)(u, w + (oc * C + c) * 9, 3, 1);
-            for (int p = 0; p < WINOGRAD_POINTS; p++)
-                row[p * rows * C + c * MR] = u[p];
+    const int64_t C = s->C, OC = s->OC;
+    real *lines = fc_workspace(WORKSPACE_CHANNELS_LAST,
+                               (size_t)(WINOGRAD_POINTS * OC * C) * sizeof(real));
+    if (!lines)
+        abort();  /* see winograd_block */
+    /* w's lines as they lie: (OC, C) forward, (C, OC) flipped */
+    const int64_t line_count = flip ? C : OC, lanes = flip ? OC : C;
+    #pragma omp parallel num_threads(num_threads) if (num_threads > 1)
+    {
+        const int64_t part = thread_index(), parts = omp_threads_in_team();
+        FC_FN(winograd_filter_lines)(lines, w, flip, line_count * part / parts,
+                                     line_count * (part + 1) / parts, line_count, lanes);
+        #pragma omp barrier
+        #pragma omp for schedule(static)
+        for (int64_t p = 0; p < WINOGRAD_POINTS; p++) {
+            const FC_FN(fc_matrix) matrix = { lines + p * OC * C, flip ? 1 : C, flip ? OC : 1 };
+            FC_FN(fc_pack_rows)(packed + p * s->rows * C, &matrix, 0, OC, 0, C, s->MR);
         }
     }
 }
