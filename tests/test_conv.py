@@ -655,13 +655,14 @@ def test_small_images_take_the_tapwise_kernels(dtype):
 # (one block), the simple CNN's conv1 (unpadded, 26-wide rows), 9 rows of 40 (two chunks,
 # the second partial; an odd last row), 7 rows of 5 (one vector, blocks of 12 channels), one
 # image. The forward over output-channel vectors ("ocvec"): LeNet-5's C3 (16 channels,
-# one vector), the simple CNN's conv2 (two vectors of 32 channels, 12-pixel blocks), padded,
+# one vector), the simple CNN's conv2 at batch 3 (two vectors of 32 channels, 12-pixel
+# blocks; at batch 8 and more ops takes Winograd's kernel for it), padded,
 # one image, 48 channels (a single vector after the pairs), rows of 1.
 DIRECT_FORWARDS = [("stem",) + shape for shape in [
     (3, 3, 32, 32, 64, 3, 1), (2, 1, 28, 28, 6, 5, 2), (2, 1, 28, 28, 32, 3, 0),
     (3, 2, 9, 40, 30, 3, 1), (2, 4, 7, 5, 13, 5, 2), (1, 3, 6, 17, 25, 3, 2)]] + [
     ("ocvec",) + shape for shape in [
-    (8, 6, 14, 14, 16, 5, 0), (8, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
+    (8, 6, 14, 14, 16, 5, 0), (3, 32, 13, 13, 64, 3, 0), (3, 5, 9, 11, 32, 3, 1),
     (1, 4, 5, 15, 16, 3, 1), (2, 7, 6, 6, 48, 3, 2), (2, 3, 4, 1, 16, 3, 1)]]
 
 
@@ -706,7 +707,8 @@ def test_direct_forwards_give_the_gemms_bits(case):
 # (6 channels, one block), the CIFAR stem (a short last block), 9 rows of 40 (two chunks; an
 # odd last row and column that the pool drops), rows of 5 (one vector), one image. Over
 # output-channel vectors: the simple CNN's conv2 (11x11: the last row and column dropped),
-# LeNet-5's C3 (16 channels), padded 48 channels (virtual runs over 13-wide rows), rows of 14.
+# LeNet-5's C3 (16 channels), padded 48 channels (virtual runs over 13-wide rows), rows of 14
+# (the simple CNN's conv2 at batch 8 now takes Winograd's: 288 tiles).
 # Winograd's (conv_winograd_impl.h): 64 -> 64 padded on 9x11 (an odd last row and column;
 # 5 images, 150 tiles).
 ONE_PASS_POOLS = [(3, 1, 28, 28, 32, 3, 0), (2, 1, 28, 28, 6, 5, 2), (2, 3, 32, 32, 64, 3, 1),

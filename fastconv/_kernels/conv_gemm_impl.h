@@ -160,21 +160,24 @@ static inline int FC_FN(use_stem_forward)(const conv_shape *s)
 }
 
 /* Whether a layer takes the Winograd F(2x2, 3x3) convolution (conv_winograd_impl.h): 3x3
- * filters at stride and dilation 1, one group, padding at most 1, 64+ channels in and out,
- * outputs of 8x8 or more, 128+ tiles of 2x2 outputs over the batch. Measured against the forward as it was (alternating, batch 64
- * unless said, 1 / 2 threads; float, and double alike): 64 -> 64 on 32x32 0.76x / 0.77x the
- * time, 128 -> 128 on 16x16 0.65x / 0.67x, 256 -> 256 on 8x8 0.63x / 0.63x, 64 -> 64 on
- * 56x56 (batch 8) 0.74x / 0.80x, batch 1 0.75x / 0.74x. Not taken: 512 -> 512 on 4x4
- * (1.07x: a tile in four is mostly padding and the GEMM already runs near the FMA limit),
- * the simple CNN's conv2 (32 -> 64 on 13x13, 1.09x) and its backward-data (64 -> 32 padded
- * by 2, 2.4x): on small images gathering the patches costs more than the multiplies it saves;
- * 256 -> 256 on 14x14 at batch 1 (49 tiles, 1.1x: the filters' transform is not amortised). */
+ * filters at stride and dilation 1, one group, padding at most 2 (backward-data's form of an
+ * unpadded layer), 32+ channels in and out, outputs of 7x7 or more, 128+ tiles of 2x2
+ * outputs over the batch. Measured against the forward as it was (bb925bf; alternating,
+ * batch 64 unless said; 1 / 2 threads): 64 -> 64 on 32x32 0.73x / 0.66x the time, 128 -> 128
+ * on 16x16 0.54x / 0.56x, 256 -> 256 on 8x8 0.53x / 0.56x, 512 -> 512 on 7x7 0.92x / 0.83x,
+ * 64 -> 64 on 56x56 (batch 8) 0.62x / 0.64x, batch 1 0.65x / 0.63x, 128 -> 128 on 28x28
+ * batch 1 0.58x / 0.54x, 32 -> 32 on 16x16 0.68x / 0.80x, the simple CNN's conv2 (32 -> 64 on
+ * 13x13) 0.88x / 0.85x and its backward-data's form (64 -> 32 on 11x11 padded by 2) 0.96x /
+ * 0.93x. Not taken: 16 channels (16 -> 16 on 32x32 1.5x, 16 -> 32 on 16x16 1.05x: short
+ * sums for the transforms to pay for), 4x4 images (512 -> 512 1.28x / 0.96x: a tile in four
+ * is mostly padding), fewer tiles (256 -> 256 on 14x14 at batch 1, 49 tiles: 1.10x / 0.90x,
+ * the filters' transform not amortised). */
 static inline int FC_FN(use_winograd)(const conv_shape *s, int64_t N)
 {
     return s->KH == 3 && s->KW == 3 && s->stride_h == 1 && s->stride_w == 1 &&
            s->dilation_h == 1 && s->dilation_w == 1 && s->in_per_group == s->C &&
-           s->pad_top <= 1 && s->pad_left <= 1 && s->C >= 64 && s->OC >= 64 &&
-           s->OH >= 8 && s->OW >= 8 && N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2) >= 128;
+           s->pad_top <= 2 && s->pad_left <= 2 && s->C >= 32 && s->OC >= 32 &&
+           s->OH >= 7 && s->OW >= 7 && N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2) >= 128;
 }
 
 /* max_pool2d(relu(conv2d(x, w, bias)), 2x2 windows, stride 2, floor mode) in one pass
@@ -202,11 +205,11 @@ int FC_FN(conv2d_forward_relu_max_pool)(real *restrict pooled, int64_t *restrict
     conv_shape s;
     conv_tap *table = conv_shape_init(&s, C, H, W, OC, KH, KW, OH, OW, stride_h, stride_w,
                                      pad_top, pad_left, dilation_h, dilation_w, groups);
-    const int direct = table && !FC_FN(use_direct)(&s) && OH * OW <= INT32_MAX;
+    const int winograd = table && FC_FN(use_winograd)(&s, N);
+    const int direct = table && !winograd && !FC_FN(use_direct)(&s) && OH * OW <= INT32_MAX;
     const int kernel = !direct ? -1
                      : FC_FN(use_stem_forward)(&s) ? FC_DIRECT_FORWARD_STEM
                      : FC_FN(use_ocvec)(&s, N) ? FC_DIRECT_FORWARD_OCVEC : -1;
-    const int winograd = table && FC_FN(use_winograd)(&s, N);
     free(table);
     if (winograd)
         return FC_FN(conv2d_winograd)(pooled, indices, x, w, 0, bias, 1, N, C, H, W, OC, OH, OW,
@@ -285,16 +288,16 @@ void FC_FN(conv2d_forward)(real *restrict out, const real *restrict x, const rea
         free(table);
         return;
     }
-    if (FC_FN(use_ocvec)(&s, N) &&
-        FC_FN(direct_forward)(FC_DIRECT_FORWARD_OCVEC, out, NULL, x, w, bias, relu, N, C, H, W,
-                              OC, KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
+    if (FC_FN(use_winograd)(&s, N) &&
+        FC_FN(conv2d_winograd)(out, NULL, x, w, 0, bias, relu, N, C, H, W, OC, OH, OW, pad_top,
+                               pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;
     }
-    if (FC_FN(use_winograd)(&s, N) &&
-        FC_FN(conv2d_winograd)(out, NULL, x, w, 0, bias, relu, N, C, H, W, OC, OH, OW, pad_top,
-                               pad_left, num_threads)) {
+    if (FC_FN(use_ocvec)(&s, N) &&
+        FC_FN(direct_forward)(FC_DIRECT_FORWARD_OCVEC, out, NULL, x, w, bias, relu, N, C, H, W,
+                              OC, KH, KW, OH, OW, pad_top, pad_left, num_threads)) {
         free(tap_offsets);
         free(table);
         return;

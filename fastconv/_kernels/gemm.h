@@ -119,21 +119,22 @@ void fc_gemm_viewed_f64(int64_t M, int64_t N, int64_t K,
                         fc_pack_f64 pack_b, fc_view_f64 view_b, const void *b_source,
                         const fc_epilogue_f64 *epilogue, int num_threads);
 
-/* Operands a kernel has already packed itself (Winograd's transforms write theirs straight
- * into the packed layout above, so nothing is packed twice). fc_gemm_sliver_widths gives
- * the MR and NR of the micro-kernel in use. fc_gemm_packed computes
- *     C (rows_padded x NR) = A (M x depth) * B (depth x NR)
- * for A packed whole (ceil(M / MR) slivers of depth x MR, padding rows zero) and ONE packed
- * B sliver (depth x NR), writing C[i][j] at c[i * ldc + j] for every row of every sliver:
- * c must have room for ceil(M / MR) * MR rows (the padding rows get zeros' products). Each
- * element is one chain of multiply-adds over k from 0, in increasing k (the micro-kernel's
- * contract), so the bits depend on nothing but the operands. Serial; depth >= 1. */
+/* A product whose B a kernel has packed itself, once for many products (Winograd's filters),
+ * and whose A rows lie in place in memory:
+ *     C (M x N) = A (M x depth) * B (depth x N)
+ * A's row i at a + i * lda (depth values); B packed whole as fc_pack_cols packs it with R = NR
+ * (ceil(N / NR) slivers of depth x NR, padding columns zero); C[i][j] to c[i * ldc + j] for
+ * every column of every sliver: c must have room for ceil(N / NR) * NR columns (the padding
+ * ones get zeros' products). fc_gemm_sliver_widths gives the MR and NR of the micro-kernel
+ * in use. Each element is one chain of multiply-adds over k from 0, in increasing k (the
+ * micro-kernel's contract), so the bits depend on nothing but the operands. Serial;
+ * depth >= 1. */
 void fc_gemm_sliver_widths_f32(int64_t *MR, int64_t *NR);
 void fc_gemm_sliver_widths_f64(int64_t *MR, int64_t *NR);
-void fc_gemm_packed_f32(int64_t M, int64_t depth, const float *a_packed, const float *b_sliver,
-                        float *c, int64_t ldc);
-void fc_gemm_packed_f64(int64_t M, int64_t depth, const double *a_packed,
-                        const double *b_sliver, double *c, int64_t ldc);
+void fc_gemm_rows_by_packed_f32(int64_t M, int64_t N, int64_t depth, const float *a,
+                                int64_t lda, const float *b_packed, float *c, int64_t ldc);
+void fc_gemm_rows_by_packed_f64(int64_t M, int64_t N, int64_t depth, const double *a,
+                                int64_t lda, const double *b_packed, double *c, int64_t ldc);
 
 /* The naive twin, for tests: the same contract (packers called with R = 1 over the whole
  * of K, so a custom store is called once per element block), triple loop, serial. */

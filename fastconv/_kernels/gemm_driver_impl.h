@@ -326,10 +326,42 @@ void FC_FN(fc_gemm_sliver_widths)(int64_t *MR, int64_t *NR)
     *NR = cfg->NR;
 }
 
-void FC_FN(fc_gemm_packed)(int64_t M, int64_t depth, const real *a_packed,
-                           const real *b_sliver, real *c, int64_t ldc)
+void FC_FN(fc_gemm_rows_by_packed)(int64_t M, int64_t N, int64_t depth, const real *a,
+                                   int64_t lda, const real *b_packed, real *c, int64_t ldc)
 {
     const FC_FN(fc_gemm_config) *cfg = FC_FN(fc_gemm_config_get)();
-    for (int64_t i = 0; i < M; i += cfg->MR)
-        cfg->kernel(depth, a_packed + i * depth, b_sliver, c + i * ldc, ldc, 0);
+    const int64_t MR = cfg->MR, NR = cfg->NR;
+    /* A slivers the kernel cannot read in place (no kernel_a_rows, or the last, short one)
+     * are packed here first */
+    real *packed_a = NULL, *full = NULL;
+    if (!cfg->kernel_a_rows || M % MR) {
+        packed_a = fc_arena(FC_ARENA_A, (size_t)(depth * MR) * sizeof(real));
+        full = fc_arena(FC_ARENA_TILE, (size_t)(MR * NR) * sizeof(real));
+        if (!packed_a || !full)
+            abort();  /* one sliver could not be had: nothing sensible is left to do in C */
+    }
+    for (int64_t j = 0; j < N; j += NR) {
+        const real *b = b_packed + j * depth;
+        for (int64_t i = 0; i < M; i += MR) {
+            const int64_t rows = M - i < MR ? M - i : MR;
+            real *tile = c + i * ldc + j;
+            if (rows == MR && cfg->kernel_a_rows) {
+                cfg->kernel_a_rows(depth, a + i * lda, lda, b, tile, ldc, 0);
+                continue;
+            }
+            const FC_FN(fc_matrix) rows_of_a = { a + i * lda, lda, 1 };
+            FC_FN(fc_pack_rows)(packed_a, &rows_of_a, 0, rows, 0, depth, MR);
+            if (rows == MR)
+                cfg->kernel(depth, packed_a, b, tile, ldc, 0);
+            else if (cfg->kernel_partial)
+                cfg->kernel_partial(depth, packed_a, b, tile, ldc, 0, rows);
+            else {
+                /* a short sliver without kernel_partial: its product through a whole tile */
+                cfg->kernel(depth, packed_a, b, full, NR, 0);
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t q = 0; q < NR; q++)
+                        tile[r * ldc + q] = full[r * NR + q];
+            }
+        }
+    }
 }
