@@ -1066,8 +1066,8 @@ def test_winograd_matches_the_direct_twin(shape, dtype, integers):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_winograd_runs_where_its_policy_says(dtype):
     """64 -> 64 3x3 padded layers on 8x8 images, 8 of them (128 tiles): ops' forward, its
-    fused ReLU, and backward-data (Winograd over the filters read flipped) give the
-    kernel's bits."""
+    fused ReLU, backward-data (Winograd over the filters read flipped) and backward-weight
+    give the kernels' bits."""
     from fastconv.ops.conv import _conv2d_bias_relu
     x, weight, bias, grad_out = (randn(*s).astype(dtype) for s in
                                  ((8, 64, 8, 8), (64, 64, 3, 3), (64,), (8, 64, 8, 8)))
@@ -1079,4 +1079,38 @@ def test_winograd_runs_where_its_policy_says(dtype):
     grad_x = np.empty_like(x)
     _conv.conv2d_winograd(grad_x, grad_out, weight, True, np.empty(0, dtype), False, False, 8,
                           8, 1, 1, 2)
-    assert ops.conv2d_backward(grad_out, x, weight, padding=1)[0].tobytes() == grad_x.tobytes()
+    grad_w = np.empty_like(weight)
+    _conv.conv2d_backward_weight_winograd(grad_w, grad_out, x, 1, 1, 2)
+    grads = ops.conv2d_backward(grad_out, x, weight, padding=1)
+    assert grads[0].tobytes() == grad_x.tobytes() and grads[1].tobytes() == grad_w.tobytes()
+
+
+@pytest.mark.parametrize("shape", WINOGRAD_SHAPES + [(40, 8, 9, 9, 8, 1, 1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("integers", [False, True])
+def test_winograd_backward_weight_matches_the_direct_twin(shape, dtype, integers):
+    """Within the rounding bound of the direct sums over the batch's pixels (exact on small
+    integers), the same bits for any thread count; 40 images of 9x9 make several chunks of
+    blocks summed in order."""
+    n, c, h, w, oc, pad_top, pad_left = shape
+    rng = np.random.default_rng(sum(shape) + 1)
+    out_h, out_w = h + 2 * pad_top - 2, w + 2 * pad_left - 2
+    if integers:
+        x = rng.integers(-2, 3, (n, c, h, w)).astype(dtype)
+        grad_out = rng.integers(-2, 3, (n, oc, out_h, out_w)).astype(dtype)
+    else:
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+        grad_out = rng.standard_normal((n, oc, out_h, out_w)).astype(dtype)
+    geometry = (1, 1, pad_top, pad_left, 1, 1, 1)
+    runs = []
+    for threads in (1, 2, 3):
+        grad_w = np.full((oc, c, 3, 3), np.inf, dtype)
+        _conv.conv2d_backward_weight_winograd(grad_w, grad_out, x, pad_top, pad_left, threads)
+        runs.append(grad_w)
+        assert grad_w.tobytes() == runs[0].tobytes()
+    direct = np.empty(grad_w.shape)
+    _conv.conv2d_backward_weight_direct(direct, np.empty(oc), np.empty((1, out_w)),
+                                        grad_out.astype(np.float64), x.astype(np.float64),
+                                        *geometry, 1)
+    sums = _abs_sums("weight", grad_w.shape, grad_out, x, geometry)[0]
+    _check_close(grad_w, direct, sums, dtype, n * out_h * out_w, integers)

@@ -91,6 +91,14 @@ cdef extern from "conv.h" nogil:
                             int flip, const double *bias, int relu, int64_t N, int64_t C, int64_t H,
                             int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
                             int64_t pad_left, int num_threads)
+    void conv2d_backward_weight_winograd_f32(float *grad_w, const float *grad_out, const float *x,
+                                             int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                             int64_t OH, int64_t OW, int64_t pad_top,
+                                             int64_t pad_left, int num_threads)
+    void conv2d_backward_weight_winograd_f64(double *grad_w, const double *grad_out, const double *x,
+                                             int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                             int64_t OH, int64_t OW, int64_t pad_top,
+                                             int64_t pad_left, int num_threads)
     int conv2d_backward_weight_ocvec_f32(float *grad_w, const float *grad_out, const float *x,
                                          int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
                                          int64_t KH, int64_t KW, int64_t OH, int64_t OW,
@@ -333,6 +341,23 @@ def conv2d_winograd(floating[:, :, :, ::1] out,            # OUT (N, OC, OH, OW)
             done = conv2d_winograd_f64(&out[0, 0, 0, 0], indices, &x[0, 0, 0, 0], &w[0, 0, 0, 0], flip, &bias[0] if has_bias else NULL, relu,
                                        x.shape[0], x.shape[1], x.shape[2], x.shape[3], out.shape[1], OH, OW, pad_top, pad_left, num_threads)
     return done != 0
+
+
+def conv2d_backward_weight_winograd(floating[:, :, :, ::1] grad_w,          # OUT (OC, C, 3, 3)
+                                    const floating[:, :, :, ::1] grad_out,  # IN  (N, OC, OH, OW)
+                                    const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                                    int64_t pad_top, int64_t pad_left, int num_threads):
+    """Winograd's backward-weight (stride, dilation and groups 1; no bias gradient) whatever
+    the policy says, for tests."""
+    with nogil:
+        if floating is float:
+            conv2d_backward_weight_winograd_f32(&grad_w[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                                x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0],
+                                                grad_out.shape[2], grad_out.shape[3], pad_top, pad_left, num_threads)
+        else:
+            conv2d_backward_weight_winograd_f64(&grad_w[0, 0, 0, 0], &grad_out[0, 0, 0, 0], &x[0, 0, 0, 0],
+                                                x.shape[0], x.shape[1], x.shape[2], x.shape[3], grad_w.shape[0],
+                                                grad_out.shape[2], grad_out.shape[3], pad_top, pad_left, num_threads)
 
 
 def conv2d_backward_weight_ocvec(floating[:, :, :, ::1] grad_w,          # OUT (OC, C, KH, KW)

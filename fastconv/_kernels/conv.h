@@ -207,6 +207,18 @@ int conv2d_winograd_f64(double *out, int64_t *pool_indices, const double *x, con
                         int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
                         int64_t pad_left, int num_threads);
 
+/* Winograd's backward-weight (conv_winograd_impl.h) that conv2d_backward_weight runs for
+ * some 3x3 stride-1 layers, whatever its policy says, for tests. grad_w: (OC, C, 3, 3) OUT;
+ * grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. No bias gradient. */
+void conv2d_backward_weight_winograd_f32(float *grad_w, const float *grad_out, const float *x,
+                                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                         int64_t OH, int64_t OW, int64_t pad_top,
+                                         int64_t pad_left, int num_threads);
+void conv2d_backward_weight_winograd_f64(double *grad_w, const double *grad_out, const double *x,
+                                         int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC,
+                                         int64_t OH, int64_t OW, int64_t pad_top,
+                                         int64_t pad_left, int num_threads);
+
 /* The naive twins: direct loops (conv_impl.h). bias must not be NULL (zeros for none);
  * row_sums: (num_threads, OW) scratch. */
 void conv2d_forward_direct_f32(float *out, const float *x, const float *w, const float *bias,
