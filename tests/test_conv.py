@@ -408,18 +408,21 @@ def test_conv1d_matches_torch():
 @st.composite
 def kernel_configs(draw):
     """Shapes and geometry for the C kernels: x, w shapes, output size, geometry args."""
-    kind = draw(st.sampled_from(["dense", "dense", "grouped", "depthwise", "1x1"]), label="kind")
-    groups = 1 if kind in ("dense", "1x1") else draw(st.integers(2, 4), label="groups")
+    kind = draw(st.sampled_from(["dense", "dense", "grouped", "depthwise", "1x1", "3x3"]),
+                label="kind")
+    groups = 1 if kind in ("dense", "1x1", "3x3") else draw(st.integers(2, 4), label="groups")
     in_per_group = 1 if kind == "depthwise" else draw(st.integers(1, 12), label="C/groups")
     out_per_group = draw(st.integers(1, 3) if kind == "depthwise" else st.integers(1, 20),
                          label="OC/groups")
     if kind == "1x1":
         kernel, dilation = (1, 1), (1, 1)
+    elif kind == "3x3":   # Winograd's shapes (stride 1 below)
+        kernel, dilation = (3, 3), (1, 1)
     else:
         kernel = (draw(st.integers(1, 5), label="KH"), draw(st.integers(1, 5), label="KW"))
         dilation = (draw(st.integers(1, 2), label="dh"), draw(st.integers(1, 2), label="dw"))
     stride = (draw(st.integers(1, 3), label="sh"), draw(st.integers(1, 3), label="sw"))
-    if kind == "1x1" and draw(st.booleans(), label="plain 1x1"):
+    if (kind == "1x1" and draw(st.booleans(), label="plain 1x1")) or kind == "3x3":
         stride = (1, 1)
     if draw(st.booleans(), label="same"):
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
@@ -478,6 +481,14 @@ def _check_close(fast, direct, abs_sums, dtype, reduction, exact):
         f"bound of {reduction} terms (worst excess {excess.max()})")
 
 
+def _winograd_terms(reduction):
+    """The reduction length to hold Winograd's results to: its transforms add their own
+    roundings (up to 16 points summed, 4 adds a transform) and work on values up to 4x the
+    inputs' (each input enters up to 4 of a patch's 16 points, each filter tap up to 4 of
+    U's), so the direct sums' bound, scaled for both."""
+    return 4 * (reduction + 16)
+
+
 @settings(max_examples=60)
 @given(config=kernel_configs(), dtype=st.sampled_from([np.float32, np.float64]),
        integer_valued=st.booleans(), data=st.data())
@@ -523,6 +534,15 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
         fused = np.full(out_shape, np.nan, dtype)
         _conv.conv2d_forward_tapwise(fused, x, w, bias, True, True, *tapwise_geometry, 2)
         np.testing.assert_array_equal(fused, np.maximum(outs[1], 0))
+    # Winograd's F(2x2, 3x3), on any 3x3 stride-1 shape (its backward-data form: pads to 2)
+    winograd = tapwise and w_shape[2:] == (3, 3) and stride_h == stride_w == 1
+    if winograd:
+        outs = [np.full(out_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        for threads, out in zip((1, 2, 3), outs):
+            assert _conv.conv2d_winograd(out, x, w, False, bias, True, False, *out_shape[2:],
+                                         pad_top, pad_left, threads)
+            np.testing.assert_array_equal(out, outs[0])
+        _check_close(outs[0], direct, sums, dtype, _winograd_terms(taps + 1), integer_valued)
 
     grad_x_direct = run(_conv.conv2d_backward_data_direct, x_shape, grad_out, w)
     sums = _abs_sums("data", x_shape, grad_out, w, geometry)
@@ -542,6 +562,14 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
                                 pad_top, pad_left)
         if stem is not None:
             _check_close(stem, grad_x_direct, sums, dtype, reduction, integer_valued)
+    if winograd and pad_top <= 2 and pad_left <= 2:
+        grads = [np.full(x_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        for threads, g in zip((1, 2, 3), grads):
+            _conv.conv2d_winograd(g, grad_out, w, True, np.empty(0, dtype), False, False,
+                                  *x_shape[2:], 2 - pad_top, 2 - pad_left, threads)
+            np.testing.assert_array_equal(g, grads[0])
+        _check_close(grads[0], grad_x_direct, sums, dtype, _winograd_terms(reduction),
+                     integer_valued)
 
     row_sums = np.empty((1, out_size[1]), dtype)
     grad_w_direct, grad_b_direct = np.empty(w_shape, dtype), np.empty(w_shape[0], dtype)
@@ -573,6 +601,13 @@ def test_fast_kernels_match_direct_twins(config, dtype, integer_valued, data):
             _conv.conv2d_backward_weight_tapwise(grad_w, grad_out, x, *tapwise_geometry, threads)
             np.testing.assert_array_equal(grad_w, results[0])
         _check_close(results[0], grad_w_direct, sums_w, dtype, reduction, integer_valued)
+    if winograd:
+        results = [np.full(w_shape, np.nan, dtype) for _ in (1, 2, 3)]
+        for threads, grad_w in zip((1, 2, 3), results):
+            _conv.conv2d_backward_weight_winograd(grad_w, grad_out, x, pad_top, pad_left, threads)
+            np.testing.assert_array_equal(grad_w, results[0])
+        _check_close(results[0], grad_w_direct, sums_w, dtype, _winograd_terms(reduction),
+                     integer_valued)
     if groups == 1:   # the stems' few-tap kernel, where it runs (float32 on AVX-512)
         fewtaps = _optional_kernel(_conv.conv2d_backward_weight_fewtaps, w_shape, dtype,
                                    grad_out, x, *geometry[:-1])
@@ -1043,7 +1078,7 @@ def test_winograd_matches_the_direct_twin(shape, dtype, integers):
     _conv.conv2d_forward_direct(direct, x.astype(np.float64), weight.astype(np.float64),
                                 bias.astype(np.float64), *geometry, 1)
     _check_close(out, direct, _abs_sums("forward", out.shape, x, weight, geometry, bias), dtype,
-                 9 * c + 1, integers)
+                 _winograd_terms(9 * c + 1), integers)
     flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
     read_flipped = np.empty_like(out)
     _conv.conv2d_winograd(read_flipped, x, flipped, True, bias, True, False, out_h, out_w,
@@ -1113,4 +1148,4 @@ def test_winograd_backward_weight_matches_the_direct_twin(shape, dtype, integers
                                         grad_out.astype(np.float64), x.astype(np.float64),
                                         *geometry, 1)
     sums = _abs_sums("weight", grad_w.shape, grad_out, x, geometry)[0]
-    _check_close(grad_w, direct, sums, dtype, n * out_h * out_w, integers)
+    _check_close(grad_w, direct, sums, dtype, _winograd_terms(n * out_h * out_w), integers)
