@@ -33,16 +33,6 @@
 #include <omp.h>
 #endif
 
-/* The packers copy and zero runs as short as a few values (one output row of a small
- * image, the padding at its edges); gcc would turn each loop into a memmove or memset
- * call, which costs more than the copy at these lengths (measured: half the packing
- * time of a 13x13 layer), so their loops stay inline. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define FC_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
-#else
-#define FC_INLINE_COPIES
-#endif
-
 /* Whether fast_transpose_<precision> below has a SIMD transpose to run: float while the
  * engine runs its avx512 kernels (which tells that the CPU has avx512f; FASTCONV_ISA forcing
  * another ISA turns it off as well). */

@@ -24,4 +24,15 @@
 #define FC_CAT(a, b) FC_CAT_(a, b)
 #define FC_FN(name) FC_CAT(name, FC_SUFFIX)
 
+/* FC_INLINE_COPIES: for packers that copy and zero runs as short as a few values (one
+ * output row of a small image, the padding at its edges, one step of a GEMM sliver): gcc
+ * would turn each loop into a memmove or memset call, which costs more than the copy at
+ * these lengths (measured: half the packing time of a 13x13 layer), so their loops stay
+ * inline. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FC_INLINE_COPIES __attribute__((optimize("no-tree-loop-distribute-patterns")))
+#else
+#define FC_INLINE_COPIES
+#endif
+
 #endif
