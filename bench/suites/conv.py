@@ -28,7 +28,9 @@ CASES = [
 QUICK = ("CIFAR stem", "simple CNN conv1", "simple CNN conv2", "batch-1 inference")
 FOOTNOTE = ("bwd-data / bwd-weight: grad_x alone / grad_weight alone, asked with an "
             "output_mask on both sides (fastconv ops.conv2d_backward, torch "
-            "aten.convolution_backward); no bias gradient.")
+            "aten.convolution_backward); no bias gradient. GFLOP counts the direct "
+            "convolution's multiply-adds; 3x3 stride-1 layers that take Winograd's F(2x2, 3x3) "
+            "do fewer, so their rate can exceed the FMA limit.")
 
 
 def unavailable():
