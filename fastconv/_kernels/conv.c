@@ -15,8 +15,10 @@
  * max(4096 / (OH*OW) rounded up, N / 16 rounded up) images) and, per thread, one
  * run of images of x in phases (the padded or strided forward's input, bounded above
  * conv2d_forward in conv_gemm_impl.h); the tap-wise kernels for small images keep their
- * inputs, filters and outputs re-laid out in those same buffers (conv_tapwise_impl.h). Nothing
- * is allocated in a loop.
+ * inputs, filters and outputs re-laid out in those same buffers (conv_tapwise_impl.h), and
+ * Winograd's its transformed filters (or, for backward-weight, at most 16 chunks' sums),
+ * staged input rows and transformed tiles (bounds in conv_winograd_impl.h). Nothing is
+ * allocated in a loop.
  */
 #include <stdlib.h>
 #include <string.h>
