@@ -356,6 +356,27 @@ static void FC_FN(winograd_block)(real *restrict out, int64_t *restrict pool_ind
     }
 }
 
+/* One call's geometry: rows is OC rounded up for the product's columns (to NR in the
+ * forward, OC itself in backward-weight); block as many whole slivers of MR tiles (1 to 32)
+ * as keep a block's two transformed operands, 16 * (C + rows) values a tile, within about
+ * half of a 1 MiB L2. */
+static winograd_shape FC_FN(winograd_shape_of)(int64_t N, int64_t C, int64_t H, int64_t W,
+                                               int64_t OC, int64_t OH, int64_t OW,
+                                               int64_t pad_top, int64_t pad_left, int round_rows)
+{
+    int64_t MR, NR;
+    FC_FN(fc_gemm_sliver_widths)(&MR, &NR);
+    winograd_shape s = { .N = N, .C = C, .H = H, .W = W, .OC = OC, .OH = OH, .OW = OW,
+                         .pad_top = pad_top, .pad_left = pad_left,
+                         .tiles_h = (OH + 1) / 2, .tiles_w = (OW + 1) / 2,
+                         .MR = MR, .NR = NR, .rows = round_rows ? (OC + NR - 1) / NR * NR : OC };
+    s.tiles = N * s.tiles_h * s.tiles_w;
+    const int64_t tile_bytes = WINOGRAD_POINTS * (C + s.rows) * (int64_t)sizeof(real);
+    const int64_t slivers = 512 * 1024 / (tile_bytes * MR);
+    s.block = (slivers < 1 ? 1 : slivers > 32 ? 32 : slivers) * MR;
+    return s;
+}
+
 /* The Winograd convolution: 3x3 filters, stride and dilation 1, one group, any padding.
  * out: (N, OC, OH, OW) OUT, or with pool_indices the 2x2 stride-2 max-pool of that (floor
  * mode) and its indices (flat in the OH x OW plane, as max_pool2d gives them), both
@@ -370,25 +391,17 @@ int FC_FN(conv2d_winograd)(real *restrict out, int64_t *restrict pool_indices,
                            int64_t W, int64_t OC, int64_t OH, int64_t OW, int64_t pad_top,
                            int64_t pad_left, int num_threads)
 {
-    int64_t MR, NR;
-    FC_FN(fc_gemm_sliver_widths)(&MR, &NR);
     if (C < 1)
         return 0;
-    winograd_shape s = { .N = N, .C = C, .H = H, .W = W, .OC = OC, .OH = OH, .OW = OW,
-                         .pad_top = pad_top, .pad_left = pad_left,
-                         .tiles_h = (OH + 1) / 2, .tiles_w = (OW + 1) / 2,
-                         .MR = MR, .NR = NR, .rows = (OC + NR - 1) / NR * NR };
-    s.tiles = N * s.tiles_h * s.tiles_w;
+    winograd_shape s = FC_FN(winograd_shape_of)(N, C, H, W, OC, OH, OW, pad_top, pad_left, 1);
     if (s.tiles == 0 || OC == 0)
         return 1;
-    /* a block's V and M together within about half of a 1 MiB L2, in whole slivers of rows */
-    const int64_t tile_bytes = WINOGRAD_POINTS * (C + s.rows) * (int64_t)sizeof(real);
-    int64_t slivers = 512 * 1024 / (tile_bytes * MR);
-    slivers = slivers < 1 ? 1 : slivers > 32 ? 32 : slivers;
+    const int64_t MR = s.MR, NR = s.NR;
+    /* smaller blocks where there are too few for the threads (a tile's outputs do not
+     * depend on its block) */
     const int64_t fair_share = ((s.tiles + MR - 1) / MR + num_threads - 1) / num_threads;
-    if (num_threads > 1 && slivers > fair_share)
-        slivers = fair_share;
-    s.block = slivers * MR;
+    if (num_threads > 1 && s.block > fair_share * MR)
+        s.block = fair_share * MR;
     /* The filters transformed, U[p]^T (C x OC) for each point, packed as the engine's B
      * operands (shared by all blocks). On their way, in the calling thread's
      * WORKSPACE_CHANNELS_LAST and WORKSPACE_PADDED_INPUT (free until the blocks start):
@@ -513,22 +526,13 @@ void FC_FN(conv2d_backward_weight_winograd)(real *restrict grad_w, const real *r
                                             int64_t OW, int64_t pad_top, int64_t pad_left,
                                             int num_threads)
 {
-    int64_t MR, NR;
-    FC_FN(fc_gemm_sliver_widths)(&MR, &NR);
-    winograd_shape s = { .N = N, .C = C, .H = H, .W = W, .OC = OC, .OH = OH, .OW = OW,
-                         .pad_top = pad_top, .pad_left = pad_left,
-                         .tiles_h = (OH + 1) / 2, .tiles_w = (OW + 1) / 2,
-                         .MR = MR, .NR = NR, .rows = OC };
-    s.tiles = N * s.tiles_h * s.tiles_w;
+    /* blocks sized by the caches alone: the chunks' sums must not depend on the threads */
+    winograd_shape s = FC_FN(winograd_shape_of)(N, C, H, W, OC, OH, OW, pad_top, pad_left, 0);
     if (s.tiles == 0) {
         for (int64_t k = 0; k < OC * C * 9; k++)
             grad_w[k] = 0;
         return;
     }
-    /* a block's V and Gy within about half of a 1 MiB L2 */
-    const int64_t tile_bytes = WINOGRAD_POINTS * (C + OC) * (int64_t)sizeof(real);
-    int64_t slivers = 512 * 1024 / (tile_bytes * MR);
-    s.block = (slivers < 1 ? 1 : slivers > 32 ? 32 : slivers) * MR;
     winograd_shape grads = s;
     grads.C = OC;
     grads.H = OH;
