@@ -35,11 +35,12 @@
  *
  * Extra memory, kept across calls: the transformed filters, 16 * C * rows values (rows: OC
  * rounded up to the engine's NR; the calling thread's fc_workspace slot WORKSPACE_PARTIALS),
- * on their way 16 * OC * C values twice (WORKSPACE_PADDED_INPUT, WORKSPACE_CHANNELS_LAST);
+ * on their way 9 * C * NR values per thread (WORKSPACE_PADDED_INPUT);
  * per thread running a block, its staged rows (at most (block / tiles_w + 3) * 2 rows of
  * (2 * tiles_w + 2) * C values, plus two rows per image it touches, and as many rows of
  * W * C values again to transpose them through: WORKSPACE_PADDED_INPUT) and 16 * block *
- * (C + rows) + 7 * OC values (WORKSPACE_CHANNELS_LAST); block <= 32 * MR tiles.
+ * (lane + rows) + 7 * OC values, lane at most C + 32 (WORKSPACE_CHANNELS_LAST); block <= 32 *
+ * MR tiles.
  */
 #include "vector_clones.h"
 #include "denormals.h"
@@ -63,47 +64,88 @@ typedef struct {
     int64_t N, C, H, W, OC, OH, OW, pad_top, pad_left;
     int64_t tiles_h, tiles_w, tiles;        /* per image: tiles_h x tiles_w; all: tiles */
     int64_t MR, NR, rows;                   /* rows: OC rounded up to a multiple of NR */
+    int64_t lane;                           /* V's row length: C, or C + 32 (winograd_shape_of) */
     int64_t block;                          /* tiles per block, a multiple of MR */
 } winograd_shape;
 #endif
 
-/* U = G g G^T for lines of 3x3 filters: filter (a, b) at w + (a * lanes + b) * 9, its taps
- * in order or reversed; point p of filter (a, b) to u[(p * lines + a) * lanes + b]. One loop
- * over b per line, so that the transform runs in vectors. u: (16, lines, lanes) OUT;
- * w: (lines, lanes, 3, 3) IN; lines [first_line, end_line) only. */
-FC_VECTOR_CLONES
-static void FC_FN(winograd_filter_lines)(real *restrict u, const real *restrict w, int reverse,
-                                         int64_t first_line, int64_t end_line, int64_t lines,
-                                         int64_t lanes)
+/* The taps of one sliver's filters with its output channels adjacent: taps[(c * 9 + k) * NR
+ * + b] is tap k of the filter from input channel c to output channel oc0 + b, b < width, as
+ * w lies (w: (OC, C, 3, 3) IN: the sliver's rows of w, an NR x 9C matrix, transposed), or
+ * with flip before its taps are reversed (w: (C, OC, 3, 3) IN: per input channel a
+ * width x 9 block of w, transposed by plain copies; a 512 -> 512 backward-data on one 4x4
+ * image, nearly all of it the filters, took 3.8 ms so, 5.8 ms with the 16 x 16 SIMD
+ * transpose of each block 9 wide, 14.5 ms with the transform reading w in stride-9 vectors).
+ * taps: (C, 9, NR) OUT, columns b >= width not written. */
+static void FC_FN(winograd_sliver_taps)(real *restrict taps, const real *restrict w, int flip,
+                                        int64_t oc0, int64_t width, int64_t C, int64_t OC,
+                                        int64_t NR)
 {
-    const int64_t point_stride = lines * lanes;
-    for (int64_t a = first_line; a < end_line; a++) {
-        /* tap k of filter b at tap[k][9 * b] */
+    if (!flip) {
+        const real *restrict rows = w + oc0 * 9 * C;
+        if (FC_FN(fast_transpose)(taps, NR, rows, 9 * C, 1, width, 9 * C))
+            return;
+        for (int64_t b = 0; b < width; b++)
+            for (int64_t j = 0; j < 9 * C; j++)
+                taps[j * NR + b] = rows[b * 9 * C + j];
+        return;
+    }
+    for (int64_t c = 0; c < C; c++) {
+        real *restrict line = taps + c * 9 * NR;
+        const real *restrict block = w + (c * OC + oc0) * 9;
+        for (int64_t b = 0; b < width; b++)
+            for (int k = 0; k < 9; k++)
+                line[k * NR + b] = block[b * 9 + k];
+    }
+}
+
+/* U = G g G^T of one output channel's filter from one input channel, as point p to
+ * out[p * point_stride]: the filter's tap k at tap[k][at]. */
+FC_ALWAYS_INLINE void FC_FN(winograd_filter_point)(real *restrict out, int64_t point_stride,
+                                                   const real *const tap[9], int64_t at)
+{
+    const real g0 = tap[0][at], g1 = tap[1][at], g2 = tap[2][at];
+    const real g3 = tap[3][at], g4 = tap[4][at], g5 = tap[5][at];
+    const real g6 = tap[6][at], g7 = tap[7][at], g8 = tap[8][at];
+    /* t = G g, row by row (4 x 3) */
+    const real t10 = (g0 + g3 + g6) * (real)0.5, t11 = (g1 + g4 + g7) * (real)0.5;
+    const real t12 = (g2 + g5 + g8) * (real)0.5;
+    const real t20 = (g0 - g3 + g6) * (real)0.5, t21 = (g1 - g4 + g7) * (real)0.5;
+    const real t22 = (g2 - g5 + g8) * (real)0.5;
+    /* u = t G^T */
+    const real row[4][3] = { { g0, g1, g2 }, { t10, t11, t12 }, { t20, t21, t22 },
+                             { g6, g7, g8 } };
+    for (int i = 0; i < 4; i++) {
+        out[(i * 4 + 0) * point_stride] = row[i][0];
+        out[(i * 4 + 1) * point_stride] = (row[i][0] + row[i][1] + row[i][2]) * (real)0.5;
+        out[(i * 4 + 2) * point_stride] = (row[i][0] - row[i][1] + row[i][2]) * (real)0.5;
+        out[(i * 4 + 3) * point_stride] = row[i][2];
+    }
+}
+
+/* U = G g G^T of one sliver's filters (output channels oc0 .. oc0 + width - 1), every input
+ * channel, as the engine's packed B operand of each point: element (c, b) of point p at
+ * packed[p * point_stride + c * NR + b], zero for b >= width. The taps as
+ * winograd_sliver_taps lays them, in order or (reverse) reversed. One loop over the sliver's
+ * output channels, so that the transform runs in vectors with adjacent loads and stores.
+ * packed: (16, C, NR) at point_stride OUT;  taps: (C, 9, NR) IN. */
+FC_VECTOR_CLONES
+static void FC_FN(winograd_filter_sliver)(real *restrict packed, int64_t point_stride,
+                                          const real *restrict taps, int reverse, int64_t width,
+                                          int64_t C, int64_t NR)
+{
+    for (int64_t c = 0; c < C; c++) {
         const real *tap[9];
         for (int k = 0; k < 9; k++)
-            tap[k] = w + a * lanes * 9 + (reverse ? 8 - k : k);
-        real *restrict out = u + a * lanes;
+            tap[k] = taps + (c * 9 + (reverse ? 8 - k : k)) * NR;
+        real *restrict out = packed + c * NR;
         /* the 9 loads and 16 stores never overlap: vectorise (gcc would not on its own) */
         #pragma omp simd
-        for (int64_t b = 0; b < lanes; b++) {
-            const real g0 = tap[0][9 * b], g1 = tap[1][9 * b], g2 = tap[2][9 * b];
-            const real g3 = tap[3][9 * b], g4 = tap[4][9 * b], g5 = tap[5][9 * b];
-            const real g6 = tap[6][9 * b], g7 = tap[7][9 * b], g8 = tap[8][9 * b];
-            /* t = G g, row by row (4 x 3) */
-            const real t10 = (g0 + g3 + g6) * (real)0.5, t11 = (g1 + g4 + g7) * (real)0.5;
-            const real t12 = (g2 + g5 + g8) * (real)0.5;
-            const real t20 = (g0 - g3 + g6) * (real)0.5, t21 = (g1 - g4 + g7) * (real)0.5;
-            const real t22 = (g2 - g5 + g8) * (real)0.5;
-            /* u = t G^T */
-            const real row[4][3] = { { g0, g1, g2 }, { t10, t11, t12 }, { t20, t21, t22 },
-                                     { g6, g7, g8 } };
-            for (int i = 0; i < 4; i++) {
-                out[(i * 4 + 0) * point_stride + b] = row[i][0];
-                out[(i * 4 + 1) * point_stride + b] = (row[i][0] + row[i][1] + row[i][2]) * (real)0.5;
-                out[(i * 4 + 2) * point_stride + b] = (row[i][0] - row[i][1] + row[i][2]) * (real)0.5;
-                out[(i * 4 + 3) * point_stride + b] = row[i][2];
-            }
-        }
+        for (int64_t b = 0; b < width; b++)
+            FC_FN(winograd_filter_point)(out + b, point_stride, tap, b);
+        for (int64_t b = width; b < NR; b++)
+            for (int p = 0; p < WINOGRAD_POINTS; p++)
+                out[p * point_stride + b] = 0;
     }
 }
 
@@ -256,7 +298,8 @@ static void FC_FN(winograd_gradient_tile)(real *restrict g, int64_t point_stride
  * (channels C; `s` as the convolution's), with gradient 1, Gy = A dY A^T of grad_out's 2x2
  * tiles (channels OC; `s` with C, H, W = OC, OH, OW and no padding). The rows under the
  * tiles of each image are staged channels-last first (WORKSPACE_PADDED_INPUT). */
-static void FC_FN(winograd_transform_tiles)(real *restrict v, const real *restrict x,
+static void FC_FN(winograd_transform_tiles)(real *restrict v, int64_t lane_stride,
+                                            const real *restrict x,
                                             const winograd_shape *s, int gradient,
                                             int64_t first, int64_t count)
 {
@@ -290,9 +333,11 @@ static void FC_FN(winograd_transform_tiles)(real *restrict v, const real *restri
             const int64_t th = t / s->tiles_w, tw = t % s->tiles_w;
             const real *patch = image_rows + (2 * (th - th_lo) * Wp + 2 * tw) * C;
             if (gradient)
-                FC_FN(winograd_gradient_tile)(v + lane * C, count * C, patch, Wp, C);
+                FC_FN(winograd_gradient_tile)(v + lane * lane_stride, count * lane_stride, patch,
+                                              Wp, C);
             else
-                FC_FN(winograd_input_tile)(v + lane * C, count * C, patch, Wp, C);
+                FC_FN(winograd_input_tile)(v + lane * lane_stride, count * lane_stride, patch,
+                                           Wp, C);
         }
         image_rows += (2 * (th_hi - th_lo) + reach) * Wp * C;
     }
@@ -308,12 +353,13 @@ static void FC_FN(winograd_block)(real *restrict out, int64_t *restrict pool_ind
     const int64_t per_image = s->tiles_h * s->tiles_w;
     const int64_t first = block_index * s->block;
     const int64_t count = s->tiles - first < s->block ? s->tiles - first : s->block;
+    const int64_t lane = s->lane;
     real *v = fc_workspace(WORKSPACE_CHANNELS_LAST,
-                           (size_t)(WINOGRAD_POINTS * s->block * (C + s->rows) + 7 * OC) *
+                           (size_t)(WINOGRAD_POINTS * s->block * (lane + s->rows) + 7 * OC) *
                            sizeof(real));
     if (!v)
         abort();  /* a few MiB could not be had: nothing sensible is left to do in C */
-    real *m = v + WINOGRAD_POINTS * s->block * C;
+    real *m = v + WINOGRAD_POINTS * s->block * lane;
     real *y = m + WINOGRAD_POINTS * s->block * s->rows;
     real *zeros = y + 6 * OC;
     if (!bias) {
@@ -321,10 +367,10 @@ static void FC_FN(winograd_block)(real *restrict out, int64_t *restrict pool_ind
             zeros[oc] = 0;
         bias = zeros;
     }
-    FC_FN(winograd_transform_tiles)(v, x, s, 0, first, count);
+    FC_FN(winograd_transform_tiles)(v, lane, x, s, 0, first, count);
     /* a tile's 16 points side by side in M, for the output transform to read in one stretch */
     for (int64_t p = 0; p < WINOGRAD_POINTS; p++)
-        FC_FN(fc_gemm_rows_by_packed)(count, OC, C, v + p * count * C, C,
+        FC_FN(fc_gemm_rows_by_packed)(count, OC, C, v + p * count * lane, lane,
                                       filters + p * C * s->rows, m + p * s->rows,
                                       WINOGRAD_POINTS * s->rows);
     const int64_t PH = OH / 2, PW = OW / 2;
@@ -358,7 +404,7 @@ static void FC_FN(winograd_block)(real *restrict out, int64_t *restrict pool_ind
 
 /* One call's geometry: rows is OC rounded up for the product's columns (to NR in the
  * forward, OC itself in backward-weight); block as many whole slivers of MR tiles (1 to 32)
- * as keep a block's two transformed operands, 16 * (C + rows) values a tile, within about
+ * as keep a block's two transformed operands, 16 * (lane + rows) values a tile, within about
  * half of a 1 MiB L2. */
 static winograd_shape FC_FN(winograd_shape_of)(int64_t N, int64_t C, int64_t H, int64_t W,
                                                int64_t OC, int64_t OH, int64_t OW,
@@ -371,7 +417,11 @@ static winograd_shape FC_FN(winograd_shape_of)(int64_t N, int64_t C, int64_t H, 
                          .tiles_h = (OH + 1) / 2, .tiles_w = (OW + 1) / 2,
                          .MR = MR, .NR = NR, .rows = round_rows ? (OC + NR - 1) / NR * NR : OC };
     s.tiles = N * s.tiles_h * s.tiles_w;
-    const int64_t tile_bytes = WINOGRAD_POINTS * (C + s.rows) * (int64_t)sizeof(real);
+    /* V's rows (a tile's channels at one point), read in place by the micro-kernel 14 at a
+     * time, 32 values longer where C is a multiple of 64: measured on 512 -> 512 4x4, 0.90x
+     * the forward's time at 1 thread, 0.92x at 2 (+16: 0.95x); 256 and 64 channels 0.97-0.98x */
+    s.lane = C % 64 == 0 ? C + 32 : C;
+    const int64_t tile_bytes = WINOGRAD_POINTS * (s.lane + s.rows) * (int64_t)sizeof(real);
     const int64_t slivers = 512 * 1024 / (tile_bytes * MR);
     s.block = (slivers < 1 ? 1 : slivers > 32 ? 32 : slivers) * MR;
     return s;
@@ -403,36 +453,24 @@ int FC_FN(conv2d_winograd)(real *restrict out, int64_t *restrict pool_indices,
     if (num_threads > 1 && s.block > fair_share * MR)
         s.block = fair_share * MR;
     /* The filters transformed, U[p]^T (C x OC) for each point, packed as the engine's B
-     * operands (shared by all blocks). On their way, in the calling thread's
-     * WORKSPACE_CHANNELS_LAST and WORKSPACE_PADDED_INPUT (free until the blocks start):
-     * the forward's lines (OC x C, as w lies) and their transpose; the flipped filters'
-     * lines lie as (C x OC) already. */
+     * operands (shared by all blocks), sliver by sliver: a sliver's taps gathered with its
+     * output channels adjacent (in its thread's WORKSPACE_PADDED_INPUT, 9 * C * NR values,
+     * free until the blocks start), then transformed into place: one pass over w and one
+     * over the packed filters. A 512 -> 512 forward on one 4x4 image (1 thread, nearly all
+     * of it the filters) took 6.8 ms with w transformed as it lay, then each point's U
+     * transposed and packed; 3.8 ms with w transposed whole first; 2.8 ms so. */
     real *filters = fc_workspace(WORKSPACE_PARTIALS,
                                  (size_t)(WINOGRAD_POINTS * C * s.rows) * sizeof(real));
-    real *lines = fc_workspace(WORKSPACE_PADDED_INPUT,
-                               (size_t)(WINOGRAD_POINTS * OC * C) * sizeof(real));
-    real *by_output = flip ? lines : fc_workspace(WORKSPACE_CHANNELS_LAST,
-                                                  (size_t)(WINOGRAD_POINTS * OC * C) * sizeof(real));
-    if (!filters || !lines || !by_output)
+    if (!filters)
         abort();  /* a few MiB could not be had: nothing sensible is left to do in C */
-    const int64_t line_count = flip ? C : OC, lanes = flip ? OC : C;
-    #pragma omp parallel num_threads(num_threads) if (num_threads > 1)
-    {
-        const int64_t part = thread_index(), parts = omp_threads_in_team();
-        FC_FN(winograd_filter_lines)(by_output, w, flip, line_count * part / parts,
-                                     line_count * (part + 1) / parts, line_count, lanes);
-        #pragma omp barrier
-        #pragma omp for schedule(static)
-        for (int64_t p = 0; p < WINOGRAD_POINTS; p++) {
-            real *transposed = lines + p * C * OC;
-            const real *src = by_output + p * OC * C;
-            if (!flip && !FC_FN(fast_transpose)(transposed, OC, src, C, 1, OC, C))
-                for (int64_t oc = 0; oc < OC; oc++)
-                    for (int64_t c = 0; c < C; c++)
-                        transposed[c * OC + oc] = src[oc * C + c];
-            const FC_FN(fc_matrix) matrix = { transposed, OC, 1 };
-            FC_FN(fc_pack_cols)(filters + p * C * s.rows, &matrix, 0, OC, 0, C, NR);
-        }
+    #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1)
+    for (int64_t oc0 = 0; oc0 < OC; oc0 += NR) {
+        real *taps = fc_workspace(WORKSPACE_PADDED_INPUT, (size_t)(9 * C * NR) * sizeof(real));
+        if (!taps)
+            abort();  /* see above */
+        const int64_t width = OC - oc0 < NR ? OC - oc0 : NR;
+        FC_FN(winograd_sliver_taps)(taps, w, flip, oc0, width, C, OC, NR);
+        FC_FN(winograd_filter_sliver)(filters + oc0 * C, C * s.rows, taps, flip, width, C, NR);
     }
     const int64_t blocks = (s.tiles + s.block - 1) / s.block;
     #pragma omp parallel for num_threads(num_threads) schedule(static) if (num_threads > 1 && blocks > 1)
@@ -464,20 +502,20 @@ static void FC_FN(winograd_weight_block)(real *restrict sums, const real *restri
                                          const winograd_shape *s, const winograd_shape *grads,
                                          int64_t block_index, int accumulate)
 {
-    const int64_t C = s->C, OC = s->OC;
+    const int64_t C = s->C, OC = s->OC, lane = s->lane;
     const int64_t first = block_index * s->block;
     const int64_t count = s->tiles - first < s->block ? s->tiles - first : s->block;
     real *v = fc_workspace(WORKSPACE_CHANNELS_LAST,
-                           (size_t)(WINOGRAD_POINTS * s->block * (C + OC)) * sizeof(real));
+                           (size_t)(WINOGRAD_POINTS * s->block * (lane + OC)) * sizeof(real));
     if (!v)
         abort();  /* a few MiB could not be had: nothing sensible is left to do in C */
-    real *g = v + WINOGRAD_POINTS * s->block * C;
-    FC_FN(winograd_transform_tiles)(v, x, s, 0, first, count);
-    FC_FN(winograd_transform_tiles)(g, grad_out, grads, 1, first, count);
+    real *g = v + WINOGRAD_POINTS * s->block * lane;
+    FC_FN(winograd_transform_tiles)(v, lane, x, s, 0, first, count);
+    FC_FN(winograd_transform_tiles)(g, OC, grad_out, grads, 1, first, count);
     for (int64_t p = 0; p < WINOGRAD_POINTS; p++) {
         /* Gy[p]^T: element (oc, tile) at tile * OC + oc */
         const FC_FN(fc_matrix) gradients = { g + p * count * OC, 1, OC };
-        const FC_FN(fc_matrix) tiles = { v + p * count * C, C, 1 };
+        const FC_FN(fc_matrix) tiles = { v + p * count * lane, lane, 1 };
         const FC_FN(fc_epilogue) product = { .c = sums + p * OC * C, .ldc = C,
                                              .accumulate = accumulate };
         FC_FN(fc_gemm)(OC, C, count, FC_FN(fc_pack_rows), &gradients, FC_FN(fc_pack_cols),
@@ -519,7 +557,7 @@ static void FC_FN(winograd_weight_filters)(real *restrict grad_w, const real *re
  * grad_w: (OC, C, 3, 3) OUT;  grad_out: (N, OC, OH, OW) IN;  x: (N, C, H, W) IN. No bias
  * gradient. Extra memory: the chunks' sums, at most 16 * 16 * OC * C values (fewer chunks
  * for wide layers: about 8M values in all; the calling thread's WORKSPACE_PARTIALS), and per
- * thread the staging of conv2d_winograd plus 16 * block * (C + OC) values. */
+ * thread the staging of conv2d_winograd plus 16 * block * (C + 32 + OC) values. */
 void FC_FN(conv2d_backward_weight_winograd)(real *restrict grad_w, const real *restrict grad_out,
                                             const real *restrict x, int64_t N, int64_t C,
                                             int64_t H, int64_t W, int64_t OC, int64_t OH,
