@@ -161,23 +161,27 @@ static inline int FC_FN(use_stem_forward)(const conv_shape *s)
 
 /* Whether a layer takes the Winograd F(2x2, 3x3) convolution (conv_winograd_impl.h): 3x3
  * filters at stride and dilation 1, one group, padding at most 2 (backward-data's form of an
- * unpadded layer), 32+ channels in and out, outputs of 7x7 or more, 128+ tiles of 2x2
+ * unpadded layer), 32+ channels in and out, outputs of 4x4 or more, 128+ tiles of 2x2
  * outputs over the batch. Measured against the forward as it was (bb925bf; alternating,
  * batch 64 unless said; 1 / 2 threads): 64 -> 64 on 32x32 0.73x / 0.66x the time, 128 -> 128
  * on 16x16 0.54x / 0.56x, 256 -> 256 on 8x8 0.53x / 0.56x, 512 -> 512 on 7x7 0.92x / 0.83x,
  * 64 -> 64 on 56x56 (batch 8) 0.62x / 0.64x, batch 1 0.65x / 0.63x, 128 -> 128 on 28x28
  * batch 1 0.58x / 0.54x, 32 -> 32 on 16x16 0.68x / 0.80x, the simple CNN's conv2 (32 -> 64 on
  * 13x13) 0.88x / 0.85x and its backward-data's form (64 -> 32 on 11x11 padded by 2) 0.96x /
- * 0.93x. Not taken: 16 channels (16 -> 16 on 32x32 1.5x, 16 -> 32 on 16x16 1.05x: short
- * sums for the transforms to pay for), 4x4 images (512 -> 512 1.28x / 0.96x: a tile in four
- * is mostly padding), fewer tiles (256 -> 256 on 14x14 at batch 1, 49 tiles: 1.10x / 0.90x,
- * the filters' transform not amortised). */
+ * 0.93x. Small images, since the filters are transformed sliver by sliver and V's rows
+ * padded (against the direct forward; batch 64 unless said): 512 -> 512 on 4x4 0.72x / 0.77x
+ * (batch 32: 0.77x / 0.80x), 256 -> 256 on 4x4 (batch 32) 0.69x / 0.71x, on 5x5 0.83x /
+ * 0.85x, 128 -> 128 on 4x4 0.65x / 0.68x, 64 -> 64 on 4x4 0.62x / 0.79x; backward-data's
+ * form alike (0.64-0.87x). Not taken: 16 channels (16 -> 16 on 32x32 1.5x, 16 -> 32 on 16x16
+ * 1.05x: short sums for the transforms to pay for), fewer tiles (256 -> 256 on 14x14 at
+ * batch 1, 49 tiles: 1.10x / 0.90x; 512 -> 512 on 4x4 at batch 16, 64 tiles: 0.82x / 0.86x
+ * forward but 0.85x / 1.11x backward-data: the filters' transform not amortised). */
 static inline int FC_FN(use_winograd)(const conv_shape *s, int64_t N)
 {
     return s->KH == 3 && s->KW == 3 && s->stride_h == 1 && s->stride_w == 1 &&
            s->dilation_h == 1 && s->dilation_w == 1 && s->in_per_group == s->C &&
            s->pad_top <= 2 && s->pad_left <= 2 && s->C >= 32 && s->OC >= 32 &&
-           s->OH >= 7 && s->OW >= 7 && N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2) >= 128;
+           s->OH >= 4 && s->OW >= 4 && N * ((s->OH + 1) / 2) * ((s->OW + 1) / 2) >= 128;
 }
 
 /* Whether backward-weight takes Winograd's (conv_winograd_impl.h): the layers use_winograd
