@@ -404,11 +404,12 @@ static void FC_FN(winograd_block)(real *restrict out, int64_t *restrict pool_ind
 
 /* One call's geometry: rows is OC rounded up for the product's columns (to NR in the
  * forward, OC itself in backward-weight); block as many whole slivers of MR tiles (1 to 32)
- * as keep a block's two transformed operands, 16 * (lane + rows) values a tile, within about
- * half of a 1 MiB L2. */
+ * as keep a block's two transformed operands, 16 * (lane + rows) values a tile, within
+ * block_bytes. */
 static winograd_shape FC_FN(winograd_shape_of)(int64_t N, int64_t C, int64_t H, int64_t W,
                                                int64_t OC, int64_t OH, int64_t OW,
-                                               int64_t pad_top, int64_t pad_left, int round_rows)
+                                               int64_t pad_top, int64_t pad_left, int round_rows,
+                                               int64_t block_bytes)
 {
     int64_t MR, NR;
     FC_FN(fc_gemm_sliver_widths)(&MR, &NR);
@@ -422,7 +423,7 @@ static winograd_shape FC_FN(winograd_shape_of)(int64_t N, int64_t C, int64_t H, 
      * the forward's time at 1 thread, 0.92x at 2 (+16: 0.95x); 256 and 64 channels 0.97-0.98x */
     s.lane = C % 64 == 0 ? C + 32 : C;
     const int64_t tile_bytes = WINOGRAD_POINTS * (s.lane + s.rows) * (int64_t)sizeof(real);
-    const int64_t slivers = 512 * 1024 / (tile_bytes * MR);
+    const int64_t slivers = block_bytes / (tile_bytes * MR);
     s.block = (slivers < 1 ? 1 : slivers > 32 ? 32 : slivers) * MR;
     return s;
 }
@@ -443,7 +444,9 @@ int FC_FN(conv2d_winograd)(real *restrict out, int64_t *restrict pool_indices,
 {
     if (C < 1)
         return 0;
-    winograd_shape s = FC_FN(winograd_shape_of)(N, C, H, W, OC, OH, OW, pad_top, pad_left, 1);
+    /* a block's operands within about half of a 1 MiB L2 */
+    winograd_shape s = FC_FN(winograd_shape_of)(N, C, H, W, OC, OH, OW, pad_top, pad_left, 1,
+                                                (int64_t)512 << 10);
     if (s.tiles == 0 || OC == 0)
         return 1;
     const int64_t MR = s.MR, NR = s.NR;
@@ -489,7 +492,7 @@ int FC_FN(conv2d_winograd)(real *restrict out, int64_t *restrict pool_indices,
  *     grad_w[oc][c] = G^T dU[oc][c] G                     (the filter transform's adjoint)
  *
  * 16 long GEMMs (the reduction runs over every tile of the batch) and 36 -> 16 multiplies
- * per tile and channel pair again. The tiles go in blocks (sized by the caches, never by the
+ * per tile and channel pair again. The tiles go in blocks (sized by the shape, never by the
  * thread count), the blocks in at most 16 chunks of consecutive blocks, each chunk's sums in
  * its own buffer block after block, the chunks then added in chunk order: the same bits for
  * any thread count. */
@@ -564,8 +567,17 @@ void FC_FN(conv2d_backward_weight_winograd)(real *restrict grad_w, const real *r
                                             int64_t OW, int64_t pad_top, int64_t pad_left,
                                             int num_threads)
 {
-    /* blocks sized by the caches alone: the chunks' sums must not depend on the threads */
-    winograd_shape s = FC_FN(winograd_shape_of)(N, C, H, W, OC, OH, OW, pad_top, pad_left, 0);
+    /* Blocks sized by the shape alone (the chunks' sums must not depend on the threads):
+     * each block adds its 16 products into its chunk's sums, 16 * OC * C values read and
+     * written again, so a block's operands get the larger of 1 MiB and half the sums' bytes.
+     * Against 512 KiB (alternating, batch 64; 1 / 2 threads): 256 -> 256 on 8x8 0.84x /
+     * 0.92x the time (blocks of 56 tiles; 14 before), 128 -> 128 on 16x16 0.90x / 0.97x (56;
+     * 28), 64 -> 64 on 32x32 0.98x / 0.95x (98; 42); blocks twice as large again were no
+     * faster (64 channels: slower). */
+    const int64_t sums_bytes = WINOGRAD_POINTS * OC * C * (int64_t)sizeof(real);
+    winograd_shape s = FC_FN(winograd_shape_of)(N, C, H, W, OC, OH, OW, pad_top, pad_left, 0,
+                                                sums_bytes / 2 > ((int64_t)1 << 20)
+                                                    ? sums_bytes / 2 : (int64_t)1 << 20);
     if (s.tiles == 0) {
         for (int64_t k = 0; k < OC * C * 9; k++)
             grad_w[k] = 0;
