@@ -294,10 +294,11 @@ static void FC_FN(winograd_gradient_tile)(real *restrict g, int64_t point_stride
 }
 
 /* The tiles [first, first + count) of a block transformed, channel vectors, tile k's point p
- * to v[(p * count + k) * channels + c]: with gradient 0, V = B^T d B of x's 4x4 patches
- * (channels C; `s` as the convolution's), with gradient 1, Gy = A dY A^T of grad_out's 2x2
- * tiles (channels OC; `s` with C, H, W = OC, OH, OW and no padding). The rows under the
- * tiles of each image are staged channels-last first (WORKSPACE_PADDED_INPUT). */
+ * to v[(p * count + k) * lane_stride + c] (lane_stride >= channels): with gradient 0, V =
+ * B^T d B of x's 4x4 patches (channels C; `s` as the convolution's), with gradient 1, Gy =
+ * A dY A^T of grad_out's 2x2 tiles (channels OC; `s` with C, H, W = OC, OH, OW and no
+ * padding). The rows under the tiles of each image are staged channels-last first
+ * (WORKSPACE_PADDED_INPUT). */
 static void FC_FN(winograd_transform_tiles)(real *restrict v, int64_t lane_stride,
                                             const real *restrict x,
                                             const winograd_shape *s, int gradient,
